@@ -1,0 +1,131 @@
+"""Coverage and quality of every stored series (``allocator data status``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from allocator.calendar import TradingCalendar
+from allocator.store import Store
+
+
+@dataclass(frozen=True)
+class SeriesStatus:
+    code: str
+    kind: str
+    name: str
+    first: str
+    last: str
+    rows: int
+    missing_days: int
+    stale: bool
+    ohlc_from: str | None
+    amount_from: str | None
+    gaps: list[str]
+
+
+def _day(ts: object) -> str | None:
+    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+
+
+def series_status(store: Store, stale_after_days: int) -> tuple[list[SeriesStatus], TradingCalendar]:
+    agg = store.read(
+        """SELECT b.code, i.kind, i.name, MIN(b.date) AS first, MAX(b.date) AS last,
+                  COUNT(*) AS rows,
+                  MIN(CASE WHEN b.open IS NOT NULL THEN b.date END) AS ohlc_from,
+                  MIN(CASE WHEN b.amount IS NOT NULL THEN b.date END) AS amount_from
+           FROM daily_bar b JOIN instrument i ON i.code = b.code
+           GROUP BY b.code, i.kind, i.name ORDER BY i.kind, b.code""",
+        date_cols=("first", "last", "ohlc_from", "amount_from"),
+    )
+    calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
+    if agg.empty:
+        return [], calendar
+    days = calendar.days
+    expected = days.searchsorted(agg["last"], side="right") - days.searchsorted(agg["first"], side="left")
+    newest = agg["last"].max()
+    behind = days.searchsorted(newest, side="right") - days.searchsorted(agg["last"], side="right")
+    out = []
+    for row, exp, lag in zip(agg.itertuples(index=False), expected, behind, strict=True):
+        gaps = []
+        if pd.isna(row.amount_from):
+            gaps.append("no amount/volume")
+        elif row.amount_from > row.first:
+            gaps.append(f"amount/volume only from {_day(row.amount_from)}")
+        if pd.notna(row.ohlc_from) and row.ohlc_from > row.first:
+            gaps.append(f"OHLC only from {_day(row.ohlc_from)} (close before)")
+        if lag > stale_after_days:
+            gaps.append(f"{int(lag)} trading days behind the newest series")
+        missing = int(exp) - int(row.rows)
+        if missing > 0:
+            gaps.append(f"{missing} trading days without a bar")
+        out.append(SeriesStatus(
+            code=row.code, kind=row.kind, name=row.name, first=_day(row.first) or "",
+            last=_day(row.last) or "", rows=int(row.rows), missing_days=max(missing, 0),
+            stale=bool(lag > stale_after_days), ohlc_from=_day(row.ohlc_from),
+            amount_from=_day(row.amount_from), gaps=gaps,
+        ))
+    return out, calendar
+
+
+def fundamentals_status(store: Store) -> dict:
+    frame = store.read(
+        """SELECT substr(period_end, 1, 4) AS year, COUNT(DISTINCT code) AS stocks,
+                  SUM(CASE WHEN net_profit_parent IS NOT NULL OR net_profit IS NOT NULL THEN 1 ELSE 0 END) AS with_profit,
+                  SUM(CASE WHEN operate_profit IS NOT NULL THEN 1 ELSE 0 END) AS with_operate_profit,
+                  SUM(CASE WHEN inventories IS NOT NULL THEN 1 ELSE 0 END) AS with_inventories,
+                  SUM(CASE WHEN ann_date_source = 'statutory' THEN 1 ELSE 0 END) AS statutory_dates,
+                  COUNT(*) AS rows
+           FROM fundamental GROUP BY substr(period_end, 1, 4) ORDER BY year"""
+    )
+    if frame.empty:
+        return {"rows": 0, "by_year": [], "gaps": ["no fundamentals stored"]}
+    gaps = []
+    inv = frame[frame["with_inventories"] > 0]["year"]
+    gaps.append("inventories: none stored" if inv.empty else f"inventories only for {', '.join(inv)}")
+    stat = int(frame["statutory_dates"].sum())
+    if stat:
+        gaps.append(f"{stat} reports have no announcement date; statutory deadline used")
+    return {
+        "rows": int(frame["rows"].sum()),
+        "by_year": [{k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in r.items()}
+                    for r in frame.to_dict("records")],
+        "gaps": gaps,
+    }
+
+
+def table_ranges(store: Store) -> dict:
+    out = {}
+    for table, col in (("stock_bar", "date"), ("index_weight", "date"), ("classification", "start_date"),
+                       ("trading_day", "date")):
+        r = store.read(f"SELECT MIN({col}) AS first, MAX({col}) AS last, COUNT(*) AS rows FROM {table}")
+        out[table] = {"first": r["first"].iloc[0], "last": r["last"].iloc[0], "rows": int(r["rows"].iloc[0])}
+    n = store.read("SELECT COUNT(DISTINCT code) AS n FROM stock_bar")
+    out["stock_bar"]["stocks"] = int(n["n"].iloc[0])
+    return out
+
+
+def data_status(store: Store, stale_after_days: int = 5) -> dict:
+    """Everything ``allocator data status`` reports, as plain JSON-able data."""
+    store.require_schema()
+    series, calendar = series_status(store, stale_after_days)
+    newest = max((s.last for s in series), default=None)
+    today = pd.Timestamp.today().normalize()
+    lag_today = None
+    if newest and len(calendar):
+        lag_today = int(calendar.days.searchsorted(min(today, calendar.last), side="right")
+                        - calendar.days.searchsorted(pd.Timestamp(newest), side="right"))
+    known_gaps = sorted({g for s in series for g in s.gaps if "only from" in g or g == "no amount/volume"})
+    return {
+        "database": store.url,
+        "data_as_of": newest,
+        "trading_days_behind_today": lag_today,
+        "calendar": {"first": _day(calendar.first) if len(calendar) else None,
+                     "last": _day(calendar.last) if len(calendar) else None},
+        "series": [asdict(s) for s in series],
+        "fundamentals": fundamentals_status(store),
+        "tables": table_ranges(store),
+        "known_gaps": known_gaps,
+    }

@@ -1,0 +1,221 @@
+"""MarketPanel: the point-in-time view of the market that every model sees.
+
+A panel holds wide frames (trading dates x codes) of the daily bar fields for indices and ETFs,
+fundamentals in long form ordered by announcement date, the level-1 classification history, index
+constituent weights and, optionally, stock closes and market caps. ``panel.asof(t)`` returns a
+panel holding only bars dated ``<= t`` and fundamentals announced ``<= t``; models receive nothing
+else. Slices are views (pandas copy-on-write keeps them read-only in effect), so ``asof`` is cheap
+enough to call for every month-end of a backtest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from allocator.calendar import TradingCalendar
+from allocator.classification import l1_history, members_on
+from allocator.config import Universe
+from allocator.errors import NoDataError
+
+BAR_FIELDS = ("open", "high", "low", "close", "pre_close", "volume", "amount")
+STOCK_FIELDS = ("close", "adj_close", "mkt_cap")
+
+
+def _cut_sorted(frame: pd.DataFrame, column: str, t: pd.Timestamp) -> pd.DataFrame:
+    """Rows of ``frame`` (sorted by ``column``) with ``column <= t``."""
+    if frame.empty:
+        return frame
+    pos = frame[column].searchsorted(t, side="right")
+    return frame.iloc[:pos]
+
+
+def _cut_index(frame: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
+    return frame.iloc[: frame.index.searchsorted(t, side="right")]
+
+
+@dataclass(frozen=True)
+class MarketPanel:
+    """Market data as known at ``asof_date`` (``None``: everything loaded).
+
+    Attributes
+    ----------
+    universe
+        The industry universe (codes, names, benchmark codes).
+    calendar
+        The full trading calendar (future trading days are public knowledge).
+    instruments
+        One row per code (index ``code``): kind, name, name_en, exchange, list_date, tracks.
+    bars
+        Field name -> wide frame (dates x codes) for indices and ETFs; units per
+        :mod:`allocator.schema`.
+    fundamentals
+        Long frame sorted by ``ann_date``: code, period_end, ann_date, ann_date_source and the
+        reported fields (CNY, income items year to date).
+    classification
+        ``code, start_date, industry`` (SW L1 index code), sorted by ``start_date``.
+    index_weights
+        ``index_code, con_code, date, weight`` sorted by ``date``.
+    stocks
+        Field name -> wide frame (dates x stock codes): close, adj_close, mkt_cap; empty if not
+        loaded.
+    """
+
+    universe: Universe
+    calendar: TradingCalendar
+    instruments: pd.DataFrame
+    bars: dict[str, pd.DataFrame]
+    fundamentals: pd.DataFrame
+    classification: pd.DataFrame
+    index_weights: pd.DataFrame
+    stocks: dict[str, pd.DataFrame] = field(default_factory=dict)
+    asof_date: pd.Timestamp | None = None
+
+    # -- point in time -----------------------------------------------------------------------
+    def asof(self, t: object) -> MarketPanel:
+        """The panel as known at the close of ``t``: no bar after ``t``, no report announced after."""
+        ts = pd.Timestamp(t).normalize()  # type: ignore[arg-type]
+        if self.asof_date is not None and ts > self.asof_date:
+            raise NoDataError(f"panel is already cut at {self.asof_date.date()}; cannot see {ts.date()}")
+        return replace(
+            self,
+            bars={k: _cut_index(v, ts) for k, v in self.bars.items()},
+            fundamentals=_cut_sorted(self.fundamentals, "ann_date", ts),
+            classification=_cut_sorted(self.classification, "start_date", ts),
+            index_weights=_cut_sorted(self.index_weights, "date", ts),
+            stocks={k: _cut_index(v, ts) for k, v in self.stocks.items()},
+            asof_date=ts,
+        )
+
+    # -- convenience views -------------------------------------------------------------------
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return self.bars["close"].index  # type: ignore[return-value]
+
+    @property
+    def last_date(self) -> pd.Timestamp:
+        if len(self.dates) == 0:
+            raise NoDataError("the panel holds no bars")
+        return self.dates[-1]
+
+    @property
+    def industry_codes(self) -> list[str]:
+        return [c for c in self.universe.codes if c in self.bars["close"].columns]
+
+    def field(self, name: str, codes: list[str] | None = None) -> pd.DataFrame:
+        """A bar field for ``codes`` (all codes if ``None``); columns missing from data are NaN."""
+        frame = self.bars[name]
+        return frame if codes is None else frame.reindex(columns=codes)
+
+    def industry(self, name: str = "close") -> pd.DataFrame:
+        """A bar field for the universe's industries, in universe order."""
+        return self.field(name, self.universe.codes)
+
+    def returns(self, codes: list[str] | None = None) -> pd.DataFrame:
+        """Daily total returns: ``close / pre_close - 1`` where the source gives ``pre_close``
+        (ETFs: exchange-adjusted on ex-dates, so distributions count), else close to close."""
+        close = self.field("close", codes)
+        pre = self.field("pre_close", codes)
+        prev = close.ffill().shift(1)
+        base = pre.where(pre.notna(), prev)
+        ret = close / base - 1.0
+        # No return on a code's first bar, nor on days it does not trade.
+        return ret.where(close.notna() & prev.notna())
+
+    def total_return_index(self, codes: list[str] | None = None) -> pd.DataFrame:
+        """Cumulative total-return level, starting at each code's first close."""
+        close = self.field("close", codes)
+        ret = self.returns(codes).fillna(0.0)
+        first = close.bfill().iloc[0] if len(close) else close.iloc[:0].sum()
+        level = (1.0 + ret).cumprod() * first
+        return level.where(close.ffill().notna())
+
+    def benchmark(self, total_return: bool = False) -> pd.Series:
+        code = self.universe.benchmark_total_return if total_return else self.universe.benchmark_price
+        if code not in self.bars["close"].columns:
+            raise NoDataError(f"benchmark {code} is not in the store; load data first")
+        return self.bars["close"][code].dropna()
+
+    @cached_property
+    def _members_cache(self) -> dict[pd.Timestamp, pd.Series]:
+        return {}
+
+    def industry_members(self, date: object | None = None) -> pd.Series:
+        """Stock -> SW L1 index code in force on ``date`` (default: the panel's last date)."""
+        t = pd.Timestamp(date) if date is not None else self.last_date  # type: ignore[arg-type]
+        if self.asof_date is not None and t > self.asof_date:
+            raise NoDataError(f"{t.date()} is after the panel's as-of date {self.asof_date.date()}")
+        cache = self._members_cache
+        if t not in cache:
+            cache[t] = members_on(self.classification, t)
+        return cache[t]
+
+
+def _wide(long: pd.DataFrame, fields: tuple[str, ...], calendar: TradingCalendar) -> dict[str, pd.DataFrame]:
+    if long.empty:
+        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="date"), dtype=float)
+        return {f: empty for f in fields}
+    long = long.sort_values(["date", "code"])
+    out = {}
+    for f in fields:
+        wide = long.pivot(index="date", columns="code", values=f).astype(float)
+        wide.columns.name = None
+        out[f] = wide
+    # Keep one shared, calendar-aligned index; a date outside the calendar would be a data error.
+    index = out[fields[0]].index
+    outside = index.difference(calendar.days) if len(calendar) else pd.DatetimeIndex([])
+    if len(outside):
+        raise NoDataError(
+            f"{len(outside)} bar dates are not trading days (first {outside[0].date()}); "
+            "check the calendar or the imported data"
+        )
+    return out
+
+
+def load_panel(store, universe: Universe, *, stocks: bool = False) -> MarketPanel:  # type: ignore[no-untyped-def]
+    """Build the full-history panel from the store (``stocks``: also load stock-level data)."""
+    store.require_schema()
+    cal_days = store.read_table("calendar")["date"]
+    calendar = TradingCalendar.from_days(cal_days)
+    instruments = store.read_table("instruments").set_index("code").sort_index()
+    bars_long = store.read_table("bars")
+    if bars_long.empty:
+        raise NoDataError(f"no bars in {store.url}; run `allocator data load-bundled` first")
+    bars = _wide(bars_long, BAR_FIELDS, calendar)
+    fundamentals = store.read_table("fundamentals").sort_values(["ann_date", "code", "period_end"], kind="stable")
+    fundamentals = fundamentals.reset_index(drop=True)
+    classification = l1_history(store.read_table("classification"), universe)
+    weights = store.read_table("index_weights").sort_values(["date", "index_code", "con_code"])
+    stock_frames: dict[str, pd.DataFrame] = {}
+    if stocks:
+        sb = store.read_table("stock_bars")
+        if not sb.empty:
+            sb["adj_close"] = sb["close"] * sb["adj_factor"].fillna(1.0)
+            stock_frames = _wide(sb.rename(columns={}), STOCK_FIELDS, calendar)
+    return MarketPanel(
+        universe=universe,
+        calendar=calendar,
+        instruments=instruments,
+        bars=bars,
+        fundamentals=fundamentals,
+        classification=classification,
+        index_weights=weights.reset_index(drop=True),
+        stocks=stock_frames,
+    )
+
+
+def panel_fingerprint(panel: MarketPanel) -> str:
+    """A short content hash of what the panel can see (for reproducibility records)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    close = panel.bars["close"]
+    h.update(np.asarray(close.shape).tobytes())
+    if len(close):
+        h.update(str(close.index[-1]).encode())
+        h.update(np.nan_to_num(close.iloc[-1].to_numpy(dtype=float)).tobytes())
+    h.update(str(len(panel.fundamentals)).encode())
+    return h.hexdigest()[:16]

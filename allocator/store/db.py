@@ -1,0 +1,175 @@
+"""The database: engine, explicit schema creation and idempotent, non-destructive upserts.
+
+Upserts never erase: a NULL in the incoming frame keeps the stored value (``coalesce``), so a
+partial re-import cannot wipe good data, and loading the same rows twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel
+
+from allocator.errors import DataError, NoDataError
+from allocator.store.models import MARKET_TABLES
+
+_CHUNK = 100_000
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _column_values(values: pd.Series, python_type: type) -> list:
+    """One column as a list of driver values: ISO date strings, floats, strings; None for missing."""
+    missing = pd.isna(values).to_numpy()
+    if python_type is dt.date:
+        days = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+        out = np.datetime_as_string(days).astype(object)
+    elif python_type is float:
+        out = pd.to_numeric(values, errors="raise").to_numpy(dtype=float, na_value=np.nan).astype(object)
+    else:
+        out = values.astype(object).to_numpy(copy=True)
+    if missing.any():
+        out[missing] = None
+    return out.tolist()
+
+
+class Store:
+    """One database holding market data (and, through other packages, the paper ledger)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    # -- schema -------------------------------------------------------------------------------
+    def init_schema(self) -> list[str]:
+        """Create every registered table that does not exist yet; returns the tables created."""
+        before = set(inspect(self.engine).get_table_names())
+        SQLModel.metadata.create_all(self.engine)
+        after = set(inspect(self.engine).get_table_names())
+        return sorted(after - before)
+
+    def require_schema(self) -> None:
+        missing = [m.__tablename__ for m in MARKET_TABLES.values()
+                   if not inspect(self.engine).has_table(m.__tablename__)]
+        if missing:
+            raise NoDataError(
+                f"database {self.url} has no schema (missing {', '.join(missing)}); "
+                "run `allocator init` first"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- writes -------------------------------------------------------------------------------
+    def upsert(self, table: str, frame: pd.DataFrame, conn: Connection | None = None) -> int:
+        """Insert or update rows of ``frame`` into the market table named ``table``.
+
+        Columns must be a subset of the table's columns and include its primary key. Returns the
+        number of rows written. Pass ``conn`` to take part in a wider transaction.
+        """
+        if conn is None:
+            with self.transaction() as own:
+                return self.upsert(table, frame, own)
+        model = MARKET_TABLES[table]
+        sa_table = model.__table__  # type: ignore[attr-defined]
+        keys = [c.name for c in sa_table.primary_key.columns]
+        unknown = [c for c in frame.columns if c not in sa_table.c]
+        if unknown:
+            raise DataError(f"{table}: unknown columns {unknown}")
+        missing = [k for k in keys if k not in frame.columns]
+        if missing:
+            raise DataError(f"{table}: key columns missing: {missing}")
+        if frame.empty:
+            return 0
+        cols = list(frame.columns)
+        columns = [_column_values(frame[c], sa_table.c[c].type.python_type) for c in cols]
+        rows = list(zip(*columns, strict=True))
+        dialect = conn.dialect.name
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+        if insert is None:
+            raise DataError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
+        stmt = insert(sa_table)
+        updates = {c: func.coalesce(stmt.excluded[c], sa_table.c[c]) for c in cols if c not in keys}
+        stmt = (stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates
+                else stmt.on_conflict_do_nothing(index_elements=keys))
+        compiled = stmt.compile(dialect=conn.dialect)
+        # Positional driver-level executemany: an order of magnitude faster than dict binding.
+        if dialect == "sqlite":
+            sql = str(compiled)
+            names = compiled.positiontup or []
+            order = [cols.index(n) for n in names]
+            params = [tuple(r[i] for i in order) for r in rows] if order != list(range(len(cols))) else rows
+            for start in range(0, len(params), _CHUNK):
+                conn.exec_driver_sql(sql, params[start:start + _CHUNK])
+        else:
+            records = [dict(zip(cols, r, strict=True)) for r in rows]
+            for start in range(0, len(records), _CHUNK):
+                conn.execute(stmt, records[start:start + _CHUNK])
+        return len(rows)
+
+    # -- reads --------------------------------------------------------------------------------
+    def read(self, sql: str, params: dict | None = None, date_cols: tuple[str, ...] = ()) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # The raw driver cursor skips SQLAlchemy's per-row processing (5x faster).
+                cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                cur.execute(sql, params or {})
+                names = [d[0] for d in cur.description]
+                frame = pd.DataFrame.from_records(cur.fetchall(), columns=names)
+            else:
+                result = conn.execute(text(sql), params or {})
+                frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        for c in date_cols:
+            if c in frame:
+                frame[c] = pd.to_datetime(frame[c].astype("string"), format="ISO8601")
+        return frame
+
+    def read_table(self, table: str, where: str = "", params: dict | None = None) -> pd.DataFrame:
+        model = MARKET_TABLES[table]
+        sa_table = model.__table__  # type: ignore[attr-defined]
+        dates = tuple(c.name for c in sa_table.c if c.type.python_type is dt.date)
+        cols = ", ".join(c.name for c in sa_table.c)
+        sql = f"SELECT {cols} FROM {sa_table.name} {where}"
+        frame = self.read(sql, params, dates)
+        for c in sa_table.c:
+            if c.type.python_type is float and c.name in frame:
+                frame[c.name] = pd.to_numeric(frame[c.name], errors="coerce").astype(float)
+        return frame
+
+    def count(self, table: str) -> int:
+        model = MARKET_TABLES[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(model)).scalar_one())  # type: ignore[arg-type]
+
+    def last_dates(self, kind: str | None = None) -> dict[str, pd.Timestamp]:
+        """Last bar date per code (bars of indices/ETFs), optionally for one instrument kind."""
+        sql = ("SELECT b.code, MAX(b.date) AS last FROM daily_bar b JOIN instrument i ON i.code=b.code"
+               + (" WHERE i.kind = :kind" if kind else "") + " GROUP BY b.code")
+        frame = self.read(sql, {"kind": kind} if kind else None, ("last",))
+        return dict(zip(frame["code"], frame["last"], strict=True))
