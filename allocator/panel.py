@@ -11,7 +11,6 @@ enough to call for every month-end of a backtest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -73,6 +72,7 @@ class MarketPanel:
     index_weights: pd.DataFrame
     stocks: dict[str, pd.DataFrame] = field(default_factory=dict)
     asof_date: pd.Timestamp | None = None
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- point in time -----------------------------------------------------------------------
     def asof(self, t: object) -> MarketPanel:
@@ -139,19 +139,24 @@ class MarketPanel:
             raise NoDataError(f"benchmark {code} is not in the store; load data first")
         return self.bars["close"][code].dropna()
 
-    @cached_property
-    def _members_cache(self) -> dict[pd.Timestamp, pd.Series]:
-        return {}
-
     def industry_members(self, date: object | None = None) -> pd.Series:
         """Stock -> SW L1 index code in force on ``date`` (default: the panel's last date)."""
         t = pd.Timestamp(date) if date is not None else self.last_date  # type: ignore[arg-type]
         if self.asof_date is not None and t > self.asof_date:
             raise NoDataError(f"{t.date()} is after the panel's as-of date {self.asof_date.date()}")
-        cache = self._members_cache
-        if t not in cache:
-            cache[t] = members_on(self.classification, t)
-        return cache[t]
+        return self.cached(("members", t, len(self.classification)),
+                           lambda: members_on(self.classification, t))
+
+    def cached(self, key: tuple, compute):  # type: ignore[no-untyped-def]
+        """Memoise ``compute()`` under ``key`` for this panel and every ``asof`` cut of it.
+
+        The key must identify what the result depends on (e.g. the number of visible
+        fundamentals rows): the cache is shared by all cuts of one full panel, and cuts of one
+        sorted frame with the same length hold the same rows.
+        """
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
 
 def _wide(long: pd.DataFrame, fields: tuple[str, ...], calendar: TradingCalendar) -> dict[str, pd.DataFrame]:
@@ -175,35 +180,76 @@ def _wide(long: pd.DataFrame, fields: tuple[str, ...], calendar: TradingCalendar
     return out
 
 
-def load_panel(store, universe: Universe, *, stocks: bool = False) -> MarketPanel:  # type: ignore[no-untyped-def]
-    """Build the full-history panel from the store (``stocks``: also load stock-level data)."""
-    store.require_schema()
-    cal_days = store.read_table("calendar")["date"]
-    calendar = TradingCalendar.from_days(cal_days)
-    instruments = store.read_table("instruments").set_index("code").sort_index()
-    bars_long = store.read_table("bars")
-    if bars_long.empty:
-        raise NoDataError(f"no bars in {store.url}; run `allocator data load-bundled` first")
-    bars = _wide(bars_long, BAR_FIELDS, calendar)
-    fundamentals = store.read_table("fundamentals").sort_values(["ann_date", "code", "period_end"], kind="stable")
-    fundamentals = fundamentals.reset_index(drop=True)
-    classification = l1_history(store.read_table("classification"), universe)
-    weights = store.read_table("index_weights").sort_values(["date", "index_code", "con_code"])
+def panel_from_frames(
+    universe: Universe,
+    bars: pd.DataFrame,
+    *,
+    calendar: TradingCalendar | None = None,
+    instruments: pd.DataFrame | None = None,
+    fundamentals: pd.DataFrame | None = None,
+    classification: pd.DataFrame | None = None,
+    index_weights: pd.DataFrame | None = None,
+    stock_bars: pd.DataFrame | None = None,
+) -> MarketPanel:
+    """Build a full-history panel from long frames in the :mod:`allocator.schema` layouts."""
+    if calendar is None:
+        calendar = TradingCalendar.from_days(pd.to_datetime(bars["date"]).unique())
+    bars = bars.assign(date=pd.to_datetime(bars["date"]))
+    for f in BAR_FIELDS:
+        if f not in bars:
+            bars[f] = np.nan
+    if instruments is None:
+        instruments = pd.DataFrame({"code": bars["code"].unique(), "kind": "industry"})
+        instruments["name"] = instruments["code"]
+    instruments = instruments.set_index("code").sort_index() if "code" in instruments else instruments
+    if fundamentals is None:
+        fundamentals = pd.DataFrame(columns=["code", "period_end", "ann_date", "ann_date_source"])
+    fundamentals = fundamentals.assign(
+        period_end=pd.to_datetime(fundamentals["period_end"]), ann_date=pd.to_datetime(fundamentals["ann_date"])
+    ).sort_values(["ann_date", "code", "period_end"], kind="stable").reset_index(drop=True)
+    if classification is None:
+        classification = pd.DataFrame(columns=["code", "start_date", "industry_code"])
+    history = l1_history(classification, universe)
+    if index_weights is None:
+        index_weights = pd.DataFrame(columns=["index_code", "con_code", "date", "weight"])
+    index_weights = index_weights.assign(date=pd.to_datetime(index_weights["date"]))
+    index_weights = index_weights.sort_values(["date", "index_code", "con_code"]).reset_index(drop=True)
     stock_frames: dict[str, pd.DataFrame] = {}
-    if stocks:
-        sb = store.read_table("stock_bars")
-        if not sb.empty:
-            sb["adj_close"] = sb["close"] * sb["adj_factor"].fillna(1.0)
-            stock_frames = _wide(sb.rename(columns={}), STOCK_FIELDS, calendar)
+    if stock_bars is not None and not stock_bars.empty:
+        sb = stock_bars.assign(date=pd.to_datetime(stock_bars["date"]))
+        adj = sb["adj_factor"] if "adj_factor" in sb else pd.Series(1.0, index=sb.index)
+        sb["adj_close"] = sb["close"] * adj.fillna(1.0)
+        if "mkt_cap" not in sb:
+            sb["mkt_cap"] = np.nan
+        stock_frames = _wide(sb, STOCK_FIELDS, calendar)
     return MarketPanel(
         universe=universe,
         calendar=calendar,
         instruments=instruments,
-        bars=bars,
+        bars=_wide(bars, BAR_FIELDS, calendar),
         fundamentals=fundamentals,
-        classification=classification,
-        index_weights=weights.reset_index(drop=True),
+        classification=history,
+        index_weights=index_weights,
         stocks=stock_frames,
+    )
+
+
+def load_panel(store, universe: Universe, *, stocks: bool = False) -> MarketPanel:  # type: ignore[no-untyped-def]
+    """Build the full-history panel from the store (``stocks``: also load stock-level data)."""
+    store.require_schema()
+    calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
+    bars = store.read_table("bars")
+    if bars.empty:
+        raise NoDataError(f"no bars in {store.url}; run `allocator data load-bundled` first")
+    return panel_from_frames(
+        universe,
+        bars,
+        calendar=calendar,
+        instruments=store.read_table("instruments"),
+        fundamentals=store.read_table("fundamentals"),
+        classification=store.read_table("classification"),
+        index_weights=store.read_table("index_weights"),
+        stock_bars=store.read_table("stock_bars") if stocks else None,
     )
 
 

@@ -15,6 +15,7 @@ A file is validated whole before anything is written, and written in one transac
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,12 @@ from allocator.store import Store
 
 KINDS = ("industry", "benchmark", "etf", "stock", "fundamentals")
 _INSTRUMENT_EXTRAS = ("name", "list_date", "tracks")
+# In a user's file the announcement date may be missing: the statutory deadline stands in.
+_FUNDAMENTALS_IN = replace(
+    FUNDAMENTALS,
+    columns=tuple(replace(c, required=False) if c.name == "ann_date" else c for c in FUNDAMENTALS.columns),
+    key=("code", "period_end", "ann_date"),
+)
 
 
 def read_table_file(path: Path) -> tuple[pd.DataFrame, int]:
@@ -55,15 +62,8 @@ def prepare_import(path: Path, kind: str, calendar_days: pd.DatetimeIndex | None
         raise DataError(f"{path}: no rows")
     src = str(path)
     if kind == "fundamentals":
-        frame = coerce(raw, FUNDAMENTALS, src, line_offset=offset,
-                       allow_extra=()) if "ann_date" in raw.columns else None
-        if frame is None:
-            schema_no_ann = FUNDAMENTALS.__class__(
-                FUNDAMENTALS.name,
-                tuple(c for c in FUNDAMENTALS.columns if c.name != "ann_date"),
-                ("code", "period_end"),
-            )
-            frame = coerce(raw, schema_no_ann, src, line_offset=offset)
+        frame = coerce(raw, _FUNDAMENTALS_IN, src, line_offset=offset)
+        if "ann_date" not in frame:
             frame["ann_date"] = pd.NaT
         quarter_end = frame["period_end"] == frame["period_end"] + pd.offsets.QuarterEnd(0)
         if not quarter_end.all():

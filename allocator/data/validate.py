@@ -66,10 +66,11 @@ def coerce(frame: pd.DataFrame, schema: TableSchema, source: str, *, line_offset
     for extra in allow_extra:
         if extra in frame.columns:
             out[extra] = frame[extra]
-    dup = out.duplicated(list(schema.key), keep="first").to_numpy()
+    keys = [k for k in schema.key if k in out]
+    dup = out.duplicated(keys, keep="first").to_numpy()
     if dup.any():
         first_dup = int(np.flatnonzero(dup)[0])
-        key = ", ".join(f"{k}={out[k].iloc[first_dup]}" for k in schema.key)
+        key = ", ".join(f"{k}={out[k].iloc[first_dup]}" for k in keys)
         raise DataError(f"{source}: line {first_dup + line_offset}: duplicate key ({key})")
     return out
 

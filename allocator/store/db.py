@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
@@ -114,7 +114,7 @@ class Store:
         insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
         if insert is None:
             raise DataError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
-        stmt = insert(sa_table)
+        stmt = insert(sa_table).values({c: bindparam(c) for c in cols})
         updates = {c: func.coalesce(stmt.excluded[c], sa_table.c[c]) for c in cols if c not in keys}
         stmt = (stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates
                 else stmt.on_conflict_do_nothing(index_elements=keys))

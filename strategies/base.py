@@ -1,0 +1,134 @@
+"""What every model returns: per-industry explanations plus industry weights.
+
+Results are immutable. ``StrategyResult.to_dict()`` is the JSON contract of
+``allocator signals --json``: ``strategy``, ``asof``, ``industries`` (``code``, ``name``, the factor
+values, ``rank_*``, ``composite``, ``selected``, ``weight``, ``reason``), ``weights`` and
+``missing_inputs``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+@dataclass(frozen=True)
+class IndustryScore:
+    """One industry's inputs, ranks, composite, decision and the reason in plain words."""
+
+    code: str
+    name: str
+    name_en: str
+    factors: Mapping[str, float | None]
+    ranks: Mapping[str, float | None]
+    composite: float | None
+    selected: bool
+    weight: float
+    reason_zh: str
+    reason_en: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "factors", _frozen({k: _num(v) for k, v in self.factors.items()}))
+        object.__setattr__(self, "ranks", _frozen({k: _num(v) for k, v in self.ranks.items()}))
+        object.__setattr__(self, "labels", _frozen(self.labels))
+        object.__setattr__(self, "composite", _num(self.composite))
+
+    def reason(self, lang: str = "en") -> str:
+        return self.reason_zh if lang == "zh" else self.reason_en
+
+
+@dataclass(frozen=True)
+class MissingInput:
+    """An input a model could not use on the date, for which industries, and what it did instead."""
+
+    input: str
+    codes: tuple[str, ...]
+    treatment: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "codes": list(self.codes), "treatment": self.treatment}
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """A model's answer at ``asof``: industries ranked best first, weights summing to <= 1."""
+
+    strategy: str
+    asof: pd.Timestamp
+    industries: tuple[IndustryScore, ...]
+    missing_inputs: tuple[MissingInput, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+        object.__setattr__(self, "extras", _frozen(self.extras))
+        total = sum(i.weight for i in self.industries)
+        if total > 1 + 1e-9 or any(i.weight < 0 for i in self.industries):
+            raise ValueError(f"{self.strategy}: weights must be >= 0 and sum to <= 1 (sum {total:.6f})")
+
+    @property
+    def weights(self) -> Mapping[str, float]:
+        return MappingProxyType({i.code: i.weight for i in self.industries if i.weight > 0})
+
+    @property
+    def selected(self) -> list[IndustryScore]:
+        return [i for i in self.industries if i.selected]
+
+    @property
+    def cash_weight(self) -> float:
+        return max(0.0, 1.0 - sum(self.weights.values()))
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for i in self.industries:
+            row: dict[str, Any] = {"code": i.code, "name": i.name, "name_en": i.name_en}
+            row.update(i.factors)
+            row.update({f"rank_{k}": v for k, v in i.ranks.items()})
+            row.update(i.labels)
+            row.update({"composite": i.composite, "selected": i.selected, "weight": i.weight,
+                        "reason_zh": i.reason_zh, "reason_en": i.reason_en})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        industries = []
+        for i in self.industries:
+            item: dict[str, Any] = {"code": i.code, "name": i.name, "name_en": i.name_en}
+            item.update(i.factors)
+            item.update({f"rank_{k}": v for k, v in i.ranks.items()})
+            item.update(i.labels)
+            item.update({"composite": i.composite, "selected": i.selected, "weight": i.weight,
+                         "reason": i.reason(lang), "reason_zh": i.reason_zh, "reason_en": i.reason_en})
+            industries.append(item)
+        return {
+            "strategy": self.strategy,
+            "asof": self.asof.strftime("%Y-%m-%d"),
+            "industries": industries,
+            "weights": dict(self.weights),
+            "cash_weight": self.cash_weight,
+            "missing_inputs": [m.to_dict() for m in self.missing_inputs],
+            "params": dict(self.params),
+            "notes": list(self.notes),
+        }

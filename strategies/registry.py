@@ -1,0 +1,85 @@
+"""Models registered by name; parameters come from ``config/strategies.toml``.
+
+A model is a pure function ``(panel_asof, params) -> StrategyResult``. :func:`run` cuts the panel
+at ``asof`` first, so a model can never see data after its signal date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from allocator.config import CONFIG_DIR, read_toml
+from allocator.errors import ConfigError
+from allocator.panel import MarketPanel
+from strategies.base import StrategyResult
+
+ModelFn = Callable[[MarketPanel, Mapping[str, Any]], StrategyResult]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    fn: ModelFn
+    description: str
+    # Whether it produces monthly industry weights (the monitor and detector are signals too).
+    allocates: bool = True
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(name: str, description: str, *, allocates: bool = True) -> Callable[[ModelFn], ModelFn]:
+    def deco(fn: ModelFn) -> ModelFn:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} registered twice")
+        _REGISTRY[name] = ModelSpec(name, fn, description, allocates)
+        return fn
+
+    return deco
+
+
+def _load_models() -> None:
+    # Importing the modules registers their models.
+    import strategies.models  # noqa: F401
+
+
+def names(allocating_only: bool = False) -> list[str]:
+    _load_models()
+    return [n for n, s in _REGISTRY.items() if s.allocates or not allocating_only]
+
+
+def spec(name: str) -> ModelSpec:
+    _load_models()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown strategy {name!r}; known: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+@lru_cache(maxsize=4)
+def _strategy_config(path: str) -> dict[str, Any]:
+    return read_toml(CONFIG_DIR / path) if (CONFIG_DIR / path).exists() else {}
+
+
+def params_for(name: str, overrides: Mapping[str, Any] | None = None,
+               config_file: str = "strategies.toml") -> dict[str, Any]:
+    """The model's parameters: config/strategies.toml ``[name]`` updated by ``overrides``."""
+    base = dict(_strategy_config(config_file).get(name, {}))
+    for key, value in (overrides or {}).items():
+        if base and key not in base:
+            raise ConfigError(f"{CONFIG_DIR / config_file}: [{name}] has no parameter {key!r}; "
+                              f"known: {', '.join(base)}")
+        base[key] = value
+    return base
+
+
+def run(name: str, panel: MarketPanel, asof: object, params: Mapping[str, Any] | None = None) -> StrategyResult:
+    """Run model ``name`` on the panel as known at ``asof`` (the last trading day on or before it)."""
+    model = spec(name)
+    t = pd.Timestamp(asof).normalize()  # type: ignore[arg-type]
+    cut = panel.asof(t)
+    return model.fn(cut, params_for(name, params))
