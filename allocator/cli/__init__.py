@@ -46,6 +46,15 @@ class AppContext:
             self._cache["store"] = Store(self.db_url)
         return self._cache["store"]
 
+    def panel(self, stocks: bool = False):  # type: ignore[no-untyped-def]
+        """The full-history MarketPanel from the store (loaded once per command)."""
+        key = f"panel:{stocks}"
+        if key not in self._cache:
+            from allocator.panel import load_panel
+
+            self._cache[key] = load_panel(self.store, self.universe, stocks=stocks)
+        return self._cache[key]
+
     @property
     def universe(self) -> Universe:
         from allocator.config import load_universe
@@ -69,10 +78,12 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool
 
 
 def _register() -> None:
-    from allocator.cli import data_cmds, demo
+    from allocator.cli import data_cmds, demo, signals
 
     cli.add_command(data_cmds.init)
     cli.add_command(data_cmds.data)
+    cli.add_command(signals.signals)
+    cli.add_command(signals.monitor)
     cli.add_command(demo.demo)
 
 

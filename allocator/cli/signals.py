@@ -1,0 +1,115 @@
+"""``allocator signals`` and ``allocator monitor``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+from allocator.cli import AppContext, pass_app
+from allocator.cli.output import echo_json, format_table
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+    return str(value)
+
+
+def render_result(result, lang: str = "en", max_factors: int = 6) -> str:  # type: ignore[no-untyped-def]
+    """The ranked table of a StrategyResult: industry, factors, composite, weight, reason."""
+    factor_keys: list[str] = []
+    for ind in result.industries:
+        for k in ind.factors:
+            if k not in factor_keys:
+                factor_keys.append(k)
+    shown = factor_keys[:max_factors]
+    label_keys = sorted({k for ind in result.industries for k in ind.labels})
+    headers = ["#", "code", "industry", *shown, *label_keys, "composite", "weight", "reason"]
+    rows = []
+    for n, ind in enumerate(result.industries, 1):
+        name = ind.name if lang == "zh" else ind.name_en
+        rows.append([n, ind.code, name, *[_fmt(ind.factors.get(k)) for k in shown],
+                     *[ind.labels.get(k, "") for k in label_keys], _fmt(ind.composite),
+                     f"{ind.weight:.1%}" if ind.weight else "", ind.reason(lang)])
+    align = "rll" + "r" * len(shown) + "l" * len(label_keys) + "rrl"
+    lines = [f"{result.strategy} as of {result.asof.date()}", format_table(headers, rows, align)]
+    held = ", ".join(f"{c} {w:.1%}" for c, w in result.weights.items())
+    lines.append(f"\nweights: {held or 'none'}" + (f"; cash {result.cash_weight:.1%}" if result.cash_weight > 1e-9 else ""))
+    for m in result.missing_inputs:
+        codes = ", ".join(m.codes[:8]) + (" ..." if len(m.codes) > 8 else "")
+        lines.append(f"missing {m.input} ({codes or 'all'}): {m.treatment}")
+    lines += [f"note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def resolve_asof(panel, asof: str, option: str = "--asof"):  # type: ignore[no-untyped-def]
+    """The last trading day with data on or before ``asof``, or a clear error."""
+    import pandas as pd
+
+    from allocator.cli.dates import parse_date
+    from allocator.errors import NoDataError
+
+    t = pd.Timestamp(parse_date(asof, option))
+    if t < panel.dates[0]:
+        raise NoDataError(f"{option} {t.date()}: no market data before {panel.dates[0].date()}")
+    if t > panel.last_date:
+        raise NoDataError(f"{option} {t.date()}: the store's data end on {panel.last_date.date()}; "
+                          "run `allocator data update` or choose an earlier date")
+    return panel.dates[panel.dates.searchsorted(t, side="right") - 1]
+
+
+@click.command()
+@click.option("--strategy", "name", required=True, help="Model name (see `allocator signals --list`).")
+@click.option("--asof", metavar="DATE", help="Signal date YYYY-MM-DD (default: the last date in the store).")
+@click.option("--leaders", "leaders_year", type=int, metavar="YEAR",
+              help="rs_mainline only: the industries that crossed RS > 0.90 by end-April of YEAR.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def signals(app: AppContext, name: str, asof: str | None, leaders_year: int | None, lang: str,
+            as_json: bool) -> None:
+    """Per-industry factors, ranks, reasons and the industry weights of a model."""
+    from strategies import registry
+
+    registry.spec(name)  # unknown names fail before any data is loaded
+    panel = app.panel(stocks=name == "rotation_detector")
+    if leaders_year is not None:
+        if name != "rs_mainline":
+            raise click.UsageError("--leaders works with --strategy rs_mainline only")
+        from strategies.models.rs_mainline import yearly_leaders
+
+        result = yearly_leaders(panel, leaders_year, registry.params_for("rs_mainline"))
+        if as_json:
+            echo_json(result.to_dict())
+        else:
+            click.echo(result.render(lang))
+        return
+    t = resolve_asof(panel, asof) if asof else panel.last_date
+    result = registry.run(name, panel, t)
+    if as_json:
+        echo_json(result.to_dict(lang))
+    else:
+        click.echo(render_result(result, lang))
+
+
+@click.command()
+@click.option("--date", "date", metavar="DATE", help="Digest date YYYY-MM-DD (default: last date in the store).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="zh", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def monitor(app: AppContext, date: str | None, lang: str, as_json: bool) -> None:
+    """The daily momentum digest (top and bottom five, actions, overall advice)."""
+    from strategies import registry
+    from strategies.models.monitor import daily_digest, digest_data
+
+    panel = app.panel()
+    t = resolve_asof(panel, date, "--date") if date else panel.last_date
+    params = registry.params_for("momentum_monitor")
+    if as_json:
+        echo_json(digest_data(panel, t, params))
+    else:
+        click.echo(daily_digest(panel, t, params, lang=lang))
