@@ -1,0 +1,111 @@
+"""The CLI as a new user meets it: commands succeed, bad input gives one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from allocator.cli import main
+from allocator.store import Store
+from tests.conftest import synthetic_market  # noqa: E402
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def loaded_db(tmp_path: Path, universe) -> str:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store(url)
+    store.init_schema()
+    frames = synthetic_market(universe, start="2019-01-02", end="2020-06-30")
+    from allocator.calendar import akshare_calendar_days
+
+    store.upsert("calendar", pd.DataFrame({"date": akshare_calendar_days()}))
+    store.upsert("instruments", frames["instruments"])
+    store.upsert("bars", frames["bars"])
+    store.upsert("fundamentals", frames["fundamentals"])
+    store.upsert("classification", frames["classification"])
+    return url
+
+
+def db_snapshot(url: str) -> dict[str, int]:
+    s = Store(url)
+    return {t: s.count(t) for t in ("bars", "instruments", "fundamentals", "calendar")}
+
+
+def test_init_twice_is_idempotent(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    code, out, _ = run_cli(["--db", url, "init"], capsys)
+    assert code == 0 and "created" in out
+    code, out, _ = run_cli(["--db", url, "init"], capsys)
+    assert code == 0 and "no change" in out
+
+
+def test_status_json_lists_series(loaded_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli(["--db", loaded_db, "data", "status", "--json"], capsys)
+    assert code == 0
+    report = json.loads(out)
+    codes = {s["code"] for s in report["series"]}
+    assert {"000300.SH", "H00300.CSI", "801010.SI"} <= codes
+    s = next(s for s in report["series"] if s["code"] == "801010.SI")
+    assert s["first"] == "2019-01-02" and s["last"] == "2020-06-30" and s["missing_days"] == 0
+    assert report["data_as_of"] == "2020-06-30"
+
+
+def test_env_var_selects_database(loaded_db: str, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ALLOCATOR_DB_URL", loaded_db)
+    code, out, _ = run_cli(["data", "status"], capsys)
+    assert code == 0 and "801010.SI" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["data", "import", "/nonexistent/file.csv", "--kind", "industry"], "file not found"),
+        (["data", "import", "{bad_csv}", "--kind", "industry"], "missing required column"),
+        (["data", "import", "{bad_date_csv}", "--kind", "etf"], "line 3, column 'date'"),
+        (["data", "import", "{bad_csv}", "--kind", "crypto"], "Invalid value for '--kind'"),
+        (["signals", "--strategy", "no_such_model"], "unknown strategy"),
+        (["--config", "/nonexistent.toml", "data", "status"], "config file not found"),
+    ],
+)
+def test_bad_input_one_line_nonzero_and_db_untouched(loaded_db: str, tmp_path: Path, capsys, args, needle) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ticker,day,px\nA,2020-01-02,1\n")
+    bad_date = tmp_path / "bad_date.csv"
+    bad_date.write_text("code,date,close\nZ.SH,2020-01-02,1\nZ.SH,2020-02-30,1\n")
+    args = [a.format(bad_csv=bad, bad_date_csv=bad_date) for a in args]
+    before = db_snapshot(loaded_db)
+    code, out, err = run_cli(["--db", loaded_db, *args], capsys)
+    assert code != 0
+    assert needle in err
+    assert len([line for line in err.strip().splitlines() if line.strip()]) <= 3  # click usage adds 2 lines
+    assert "Traceback" not in err
+    assert db_snapshot(loaded_db) == before
+
+
+def test_commands_on_an_uninitialised_database_say_what_to_do(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    code, _, err = run_cli(["--db", url, "data", "status"], capsys)
+    assert code != 0 and "allocator init" in err
+
+
+def test_console_script_starts_without_heavy_imports() -> None:
+    probe = ("import sys; import allocator.cli as c; "
+             "heavy=[m for m in ('akshare','backtrader','weasyprint','pandas','matplotlib') if m in sys.modules]; "
+             "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
