@@ -11,7 +11,6 @@ level-1 industry has the same prefix and meaning in 2021, and it is left unmappe
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from allocator.config import Universe
@@ -76,11 +75,3 @@ def members_on(history: pd.DataFrame, date: object) -> pd.Series:
     visible = history[history["start_date"] <= t]
     current = visible.groupby("code", sort=False)["industry"].last()
     return current.dropna().astype(str)
-
-
-def members_asof(history: pd.DataFrame, dates: pd.DatetimeIndex | np.ndarray, codes: pd.Index) -> pd.DataFrame:
-    """Industry of each stock in ``codes`` on each of ``dates`` (dates x stocks, NA if unknown)."""
-    wide = history.pivot_table(index="start_date", columns="code", values="industry", aggfunc="last")
-    wide = wide.reindex(columns=codes)
-    idx = pd.DatetimeIndex(dates)
-    return wide.reindex(wide.index.union(idx)).ffill().reindex(idx)

@@ -58,7 +58,7 @@ def history_member_ids(history: pd.DataFrame, dates: pd.DatetimeIndex,
                        stocks: pd.Index) -> tuple[np.ndarray, list[str]]:
     """Sector ids (dates x stocks) from a classification history ``code, start_date, industry``.
 
-    Same meaning as :func:`allocator.classification.members_asof` (a row in force from its start
+    Same meaning as a stock's membership in :func:`allocator.classification.l1_history` (a row in force from its start
     date; rows without an industry are skipped), computed on integer codes for speed.
     """
     h = history[history["code"].isin(stocks)]
@@ -95,7 +95,7 @@ def sector_returns(stock_close_adj: pd.DataFrame, weights_frame: pd.DataFrame | 
         price); ``None``: equal weight.
     members
         Stock -> sector: a Series (fixed membership) or a dates x stocks frame of sector labels
-        (each row in force from its date on, e.g. ``allocator.classification.members_asof``).
+        (each row in force from its date on, e.g. ``history_member_ids``).
     max_stale
         A missing close is carried forward for at most this many days (a suspended stock keeps its
         weight and earns 0); beyond that the stock drops out until it trades again.

@@ -43,8 +43,10 @@ def load_bundled_cmd(app: AppContext) -> None:
 @click.option("--only", type=click.Choice(["industries", "benchmarks", "etfs", "calendar",
                                            "fundamentals", "classification"]), multiple=True,
               help="Update only these series groups (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Fetch and validate, but write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
-def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...]) -> None:
+def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Fetch from akshare what is newer than the store holds (resumes after an interruption)."""
     from allocator.cli.dates import parse_date
     from allocator.errors import SourceError
@@ -53,8 +55,11 @@ def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...]) -> Non
     app.store.require_schema()
     summary = update(app.store, app.settings, app.universe,
                      until=parse_date(until, "--until") if until else None,
-                     only=list(only) or None, progress=_progress_printer())
-    click.echo(summary.render())
+                     only=list(only) or None, progress=_progress_printer(), dry_run=dry_run)
+    if as_json:
+        echo_json(summary.to_dict())
+    else:
+        click.echo(summary.render())
     if not summary.ok:
         raise SourceError(summary.failure_line())
 

@@ -28,6 +28,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    # A large page cache keeps bulk upserts into clustered (WITHOUT ROWID) tables in memory.
+    cur.execute("PRAGMA cache_size=-262144")
     cur.close()
 
 
