@@ -36,6 +36,11 @@ class CostSettings(_Strict):
     lot_size: int = Field(100, gt=0)
 
 
+class RebalanceSettings(_Strict):
+    cash_buffer: float = Field(0.005, ge=0, lt=1)
+    min_trade_value: float = Field(1000.0, ge=0)
+
+
 class ScheduleSettings(_Strict):
     rebalance: Literal["monthly", "semimonthly", "weekly"] = "monthly"
     fill: Literal["close", "open"] = "close"
@@ -69,6 +74,7 @@ class AkshareSettings(_Strict):
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     costs: CostSettings = CostSettings()
+    rebalance: RebalanceSettings = RebalanceSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     universe: UniverseSettings = UniverseSettings()
     data: DataSettings = DataSettings()

@@ -78,12 +78,14 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool
 
 
 def _register() -> None:
-    from allocator.cli import data_cmds, demo, signals
+    from allocator.cli import data_cmds, demo, rebalance_cmd, signals
 
     cli.add_command(data_cmds.init)
     cli.add_command(data_cmds.data)
     cli.add_command(signals.signals)
     cli.add_command(signals.monitor)
+    cli.add_command(rebalance_cmd.rebalance)
+    cli.add_command(rebalance_cmd.etf_map_cmd)
     cli.add_command(demo.demo)
 
 
