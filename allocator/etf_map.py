@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, model_validator
 
 from allocator.config import CONFIG_DIR, _Strict, read_toml, validate
 from allocator.errors import ConfigError
@@ -38,15 +38,13 @@ class IndustryEtfs(_Strict):
     note: str = ""
     etfs: tuple[EtfEntry, ...] = ()
 
-    @field_validator("etfs")
-    @classmethod
-    def _has_etfs(cls, value: tuple[EtfEntry, ...], info) -> tuple[EtfEntry, ...]:  # type: ignore[no-untyped-def]
-        status = info.data.get("status")
-        if status in ("etf", "proxy") and not value:
-            raise ValueError(f"status {status!r} needs at least one ETF")
-        if status == "none" and value:
-            raise ValueError("status 'none' must not list ETFs")
-        return value
+    @model_validator(mode="after")
+    def _etfs_match_status(self) -> IndustryEtfs:
+        if self.status in ("etf", "proxy") and not self.etfs:
+            raise ValueError(f"{self.code}: status {self.status!r} needs at least one ETF")
+        if self.status == "none" and self.etfs:
+            raise ValueError(f"{self.code}: status 'none' must not list ETFs")
+        return self
 
 
 class SelectionSettings(_Strict):

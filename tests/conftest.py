@@ -109,3 +109,15 @@ def synthetic_panel():  # type: ignore[no-untyped-def]
     return panel_from_frames(u, frames["bars"], calendar=TradingCalendar.from_days(akshare_calendar_days()),
                              instruments=frames["instruments"], fundamentals=frames["fundamentals"],
                              classification=frames["classification"], stock_bars=frames["stock_bars"])
+
+
+@pytest.fixture(scope="session")
+def bundled_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    """A SQLite database holding the whole embedded dataset (loaded once per test session)."""
+    from allocator.data.bundled import load_bundled
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('bundled') / 'bundled.db'}"
+    store = Store(url)
+    store.init_schema()
+    load_bundled(store)
+    return url
