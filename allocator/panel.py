@@ -74,6 +74,11 @@ class MarketPanel:
     asof_date: pd.Timestamp | None = None
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # The uncut panel every asof() cut shares its cache with (see causal()).
+        if "__root__" not in self.cache:
+            self.cache["__root__"] = self
+
     # -- point in time -----------------------------------------------------------------------
     def asof(self, t: object) -> MarketPanel:
         """The panel as known at the close of ``t``: no bar after ``t``, no report announced after."""
@@ -146,6 +151,22 @@ class MarketPanel:
             raise NoDataError(f"{t.date()} is after the panel's as-of date {self.asof_date.date()}")
         return self.cached(("members", t, len(self.classification)),
                            lambda: members_on(self.classification, t))
+
+    def causal(self, name: str, compute):  # type: ignore[no-untyped-def]
+        """A full-history frame computed once, seen only up to this panel's last date.
+
+        ``compute(root)`` receives the uncut panel this one was cut from and must be causal: its
+        row for date ``d`` may depend only on data dated ``<= d`` (trailing windows, cumulative
+        sums). The result is cached for every cut of the root and sliced here to ``<= asof``, so a
+        model cannot read a later row. Prefix-invariance tests, which rebuild the panel from data
+        cut at ``t``, check that ``compute`` is causal.
+        """
+        root = self.cache["__root__"]
+        key = ("causal", name)
+        if key not in self.cache:
+            self.cache[key] = compute(root)
+        frame = self.cache[key]
+        return frame.iloc[: frame.index.searchsorted(self.last_date, side="right")]
 
     def cached(self, key: tuple, compute):  # type: ignore[no-untyped-def]
         """Memoise ``compute()`` under ``key`` for this panel and every ``asof`` cut of it.

@@ -44,3 +44,19 @@ def test_returns_use_pre_close_and_skip_first_bar(synthetic_panel) -> None:
 def test_industry_members(synthetic_panel) -> None:
     members = synthetic_panel.industry_members("2019-06-28")
     assert members.value_counts().min() == 6 and members.nunique() == 31
+
+
+def test_causal_frames_are_cut_at_the_panel_date(synthetic_panel) -> None:
+    calls = []
+
+    def cum_close(root):  # type: ignore[no-untyped-def]
+        calls.append(root.asof_date)
+        return root.industry("close").cumsum()
+
+    cut = synthetic_panel.asof("2019-06-28")
+    seen = cut.causal("test_cumsum", cum_close)
+    assert seen.index.max() == pd.Timestamp("2019-06-28")
+    later = synthetic_panel.asof("2020-06-30").causal("test_cumsum", cum_close)
+    assert later.index.max() == pd.Timestamp("2020-06-30")
+    assert calls == [None]  # computed once, on the uncut panel
+    pd.testing.assert_frame_equal(seen, cut.industry("close").cumsum())
