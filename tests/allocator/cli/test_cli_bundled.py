@@ -88,3 +88,38 @@ def test_dates_without_data(bundled_db: str, capsys) -> None:  # type: ignore[no
     assert code != 0 and "not a date" in err
     code, _, err = run_cli(["--db", bundled_db, "signals", "--strategy", "rs_mainline", "--asof", "2001-01-04"], capsys)
     assert code != 0 and "no market data before" in err
+
+
+def test_rs_mainline_json_matches_the_definition(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(["--db", bundled_db, "signals", "--strategy", "rs_mainline", "--asof", "2024-12-31",
+                              "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert set(d) >= {"strategy", "asof", "industries", "weights", "missing_inputs"}
+    # RS straight from the definition on the embedded closes.
+    bars = pd.read_parquet(Path(__file__).resolve().parents[3] / "allocator/data/bundled/bars.parquet")
+    close = bars[bars["code"].str.endswith(".SI")].pivot(index="date", columns="code", values="close")
+    close = close[close.index <= pd.Timestamp("2024-12-31")]
+    ranks = []
+    for w in (20, 40, 60):
+        ret = close.iloc[-1] / close.iloc[-1 - w] - 1
+        ranks.append((ret.rank() - 1) / (len(ret) - 1))
+    rs = sum(ranks) / 3
+    expected_mainline = set(rs[rs.round(12) > 0.90].index)
+    got_mainline = {i["code"] for i in d["industries"] if i["mainline"] == "yes"}
+    assert got_mainline == expected_mainline
+    held = set(d["weights"])
+    n = min(max(len(expected_mainline), 3), 6)
+    assert held == set(rs.sort_values(ascending=False).index[:n])
+    assert all(w == pytest.approx(1 / n) for w in d["weights"].values())
+    by_code = {i["code"]: i for i in d["industries"]}
+    for c in rs.index:
+        assert by_code[c]["rs"] == pytest.approx(rs[c])
+
+
+def test_yearly_leaders_and_monitor(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(["--db", bundled_db, "signals", "--strategy", "rs_mainline", "--leaders", "2024"], capsys)
+    assert code == 0, err and "2024" in out
+    code, out, err = run_cli(["--db", bundled_db, "monitor", "--date", "2025-06-30", "--lang", "en"], capsys)
+    assert code == 0, err
+    assert "2025-06-30" in out and ("BUY" in out or "HOLD" in out)
