@@ -46,6 +46,28 @@ def render_result(result, lang: str = "en", max_factors: int = 6) -> str:  # typ
     return "\n".join(lines)
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.1%}"
+
+
+def render_leaders(res, lang: str = "en") -> str:  # type: ignore[no-untyped-def]
+    """The yearly RS-leaders report as text."""
+    d = res.to_dict()
+    lines = [f"RS mainline leaders {d['year']}: RS > {d['threshold']:.2f} between {d['window_start']} and "
+             f"{d['window_end']}" + ("" if d["window_complete"] else " (window not complete in the data)"),
+             f"performance from {d['perf_start']} to {d['perf_end']}"
+             + ("" if d["perf_to_year_end"] else " (year not complete in the data)")
+             + f"; {d['benchmark']} {_pct(d['benchmark_return'])}", ""]
+    rows = [[x["code"], x["name"] if lang == "zh" else x["name_en"], x["first_cross"], f"{x['rs_at_cross']:.2f}",
+             f"{x['max_rs']:.2f}", _pct(x["return"]), _pct(x["excess_vs_benchmark"])] for x in d["leaders"]]
+    lines.append(format_table(["code", "industry", "first cross", "RS then", "max RS", "return", "vs CSI 300"],
+                              rows, "lllrrrr") if rows else "no industry crossed the threshold")
+    lines.append(f"\nleaders' average {_pct(d['leaders_avg_return'])} vs the other industries' "
+                 f"{_pct(d['non_leaders_avg_return'])} ({len(d['leaders'])} leaders, {len(d['non_leaders'])} others)")
+    lines += [f"note: {n}" for n in d["notes"]]
+    return "\n".join(lines)
+
+
 def resolve_asof(panel, asof: str, option: str = "--asof"):  # type: ignore[no-untyped-def]
     """The last trading day with data on or before ``asof``, or a clear error."""
     import pandas as pd
@@ -86,7 +108,7 @@ def signals(app: AppContext, name: str, asof: str | None, leaders_year: int | No
         if as_json:
             echo_json(result.to_dict())
         else:
-            click.echo(result.render(lang))
+            click.echo(render_leaders(result, lang))
         return
     t = resolve_asof(panel, asof) if asof else panel.last_date
     result = registry.run(name, panel, t)
