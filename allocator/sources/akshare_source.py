@@ -847,10 +847,12 @@ class UpdateSummary:
                 "series": [r.to_dict() for r in self.results]}
 
     def failure_line(self) -> str:
-        """One line for stderr naming every failed series and its cause."""
-        parts = "; ".join(f"{r.key}: {r.message}" for r in self.failed)
-        return _one_line(f"akshare update: {len(self.failed)} of {len(self.results)} series failed "
-                         f"(stored data kept): {parts}", 2000)
+        """One line for stderr: how many series failed, the first cause, and what to do."""
+        first = self.failed[0]
+        others = f" and {len(self.failed) - 1} more (see the table above)" if len(self.failed) > 1 else ""
+        return _one_line(f"akshare update: {len(self.failed)} of {len(self.results)} series failed, stored data "
+                         f"kept; {first.key}: {_one_line(first.message, 160)}{others}. Check the network or "
+                         "the source and run `allocator data update` again: it resumes where it stopped", 600)
 
     def render(self) -> str:
         """A plain-text table for the terminal."""

@@ -109,3 +109,16 @@ def test_console_script_starts_without_heavy_imports() -> None:
              "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_unreachable_source_fails_cleanly_and_keeps_data(loaded_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text("[akshare]\ntimeout_s = 5.0\nretries = 1\nbackoff_s = 0.0\nthrottle_s = 0.0\n")
+    before = Store(loaded_db).read_table("bars")
+    code, out, err = run_cli(["--db", loaded_db, "--config", str(cfg), "data", "update", "--only", "benchmarks",
+                              "--until", "2020-12-31"], capsys)
+    assert code == 4
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "2 of 2 series failed, stored data kept" in lines[0]
+    assert "failed" in out  # the per-series table
+    pd.testing.assert_frame_equal(Store(loaded_db).read_table("bars"), before)
