@@ -67,13 +67,27 @@ def _strategy_config(path: str) -> dict[str, Any]:
 
 def params_for(name: str, overrides: Mapping[str, Any] | None = None,
                config_file: str = "strategies.toml") -> dict[str, Any]:
-    """The model's parameters: config/strategies.toml ``[name]`` updated by ``overrides``."""
-    base = dict(_strategy_config(config_file).get(name, {}))
+    """The model's parameters: config/strategies.toml ``[name]`` updated by ``overrides``.
+
+    An override may also name a shared section (e.g. ``{"prosperity": {"min_members": 3}}``),
+    which models that use that factor read.
+    """
+    config = _strategy_config(config_file)
+    base = dict(config.get(name, {}))
     for key, value in (overrides or {}).items():
-        if base and key not in base:
+        if key in config and isinstance(config[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"override {key!r} must be a table of parameters")
+            unknown = set(value) - set(config[key])
+            if unknown:
+                raise ConfigError(f"{CONFIG_DIR / config_file}: [{key}] has no parameter(s) "
+                                  f"{', '.join(sorted(unknown))}; known: {', '.join(config[key])}")
+            base[key] = {**config[key], **value}
+        elif base and key not in base:
             raise ConfigError(f"{CONFIG_DIR / config_file}: [{name}] has no parameter {key!r}; "
                               f"known: {', '.join(base)}")
-        base[key] = value
+        else:
+            base[key] = value
     return base
 
 
