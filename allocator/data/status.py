@@ -35,10 +35,11 @@ def series_status(store: Store, stale_after_days: int) -> tuple[list[SeriesStatu
         """SELECT b.code, i.kind, i.name, MIN(b.date) AS first, MAX(b.date) AS last,
                   COUNT(*) AS rows,
                   MIN(CASE WHEN b.open IS NOT NULL THEN b.date END) AS ohlc_from,
-                  MIN(CASE WHEN b.amount IS NOT NULL THEN b.date END) AS amount_from
+                  MIN(CASE WHEN b.amount IS NOT NULL THEN b.date END) AS amount_from,
+                  MAX(CASE WHEN b.amount IS NOT NULL THEN b.date END) AS amount_to
            FROM daily_bar b JOIN instrument i ON i.code = b.code
            GROUP BY b.code, i.kind, i.name ORDER BY i.kind, b.code""",
-        date_cols=("first", "last", "ohlc_from", "amount_from"),
+        date_cols=("first", "last", "ohlc_from", "amount_from", "amount_to"),
     )
     calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
     if agg.empty:
@@ -54,6 +55,8 @@ def series_status(store: Store, stale_after_days: int) -> tuple[list[SeriesStatu
             gaps.append("no amount/volume")
         elif row.amount_from > row.first:
             gaps.append(f"amount/volume only from {_day(row.amount_from)}")
+        if pd.notna(row.amount_to) and row.amount_to < row.last:
+            gaps.append(f"amount/volume only until {_day(row.amount_to)}")
         if pd.notna(row.ohlc_from) and row.ohlc_from > row.first:
             gaps.append(f"OHLC only from {_day(row.ohlc_from)} (close before)")
         if lag > stale_after_days:
@@ -117,7 +120,13 @@ def data_status(store: Store, stale_after_days: int = 5) -> dict:
     if newest and len(calendar):
         lag_today = int(calendar.days.searchsorted(min(today, calendar.last), side="right")
                         - calendar.days.searchsorted(pd.Timestamp(newest), side="right"))
-    known_gaps = sorted({g for s in series for g in s.gaps if "only from" in g or g == "no amount/volume"})
+    by_gap: dict[tuple[str, str], list[str]] = {}
+    for s in series:
+        for g in s.gaps:
+            if "only" in g or g == "no amount/volume":
+                by_gap.setdefault((s.kind, g), []).append(s.code)
+    known_gaps = [f"{kind} {codes[0]}: {gap}" if len(codes) == 1 else f"{len(codes)} {kind} series: {gap}"
+                  for (kind, gap), codes in sorted(by_gap.items())]
     return {
         "database": store.url,
         "data_as_of": newest,
