@@ -78,7 +78,7 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool
 
 
 def _register() -> None:
-    from allocator.cli import data_cmds, demo, rebalance_cmd, signals
+    from allocator.cli import data_cmds, demo, rebalance_cmd, sector_cmd, signals
 
     cli.add_command(data_cmds.init)
     cli.add_command(data_cmds.data)
@@ -86,6 +86,7 @@ def _register() -> None:
     cli.add_command(signals.monitor)
     cli.add_command(rebalance_cmd.rebalance)
     cli.add_command(rebalance_cmd.etf_map_cmd)
+    cli.add_command(sector_cmd.sector_index)
     cli.add_command(demo.demo)
 
 

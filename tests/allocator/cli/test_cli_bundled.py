@@ -124,3 +124,15 @@ def test_yearly_leaders_and_monitor(bundled_db: str, capsys) -> None:  # type: i
     code, out, err = run_cli(["--db", bundled_db, "monitor", "--date", "2025-06-30", "--lang", "en"], capsys)
     assert code == 0, err
     assert "2025-06-30" in out and ("BUY" in out or "HOLD" in out)
+
+
+def test_sector_index_validation_reports_every_industry(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(["--db", bundled_db, "sector-index", "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert len(d["industries"]) == 31
+    corrs = [i["correlation"] for i in d["industries"] if i["correlation"] is not None]
+    assert len(corrs) >= 28
+    # Cap-weighted rebuilds of the big industries track the official index closely.
+    by_code = {i["code"]: i for i in d["industries"]}
+    assert by_code["801780.SI"]["correlation"] > 0.95  # banks
