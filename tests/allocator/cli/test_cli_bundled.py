@@ -136,3 +136,20 @@ def test_sector_index_validation_reports_every_industry(bundled_db: str, capsys)
     # Cap-weighted rebuilds of the big industries track the official index closely.
     by_code = {i["code"]: i for i in d["industries"]}
     assert by_code["801780.SI"]["correlation"] > 0.9  # banks (0.946 on the embedded subset)
+
+
+def test_backtest_json_keys_and_benchmarks(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(["--db", bundled_db, "backtest", "--strategy", "rs_mainline", "--start", "2019-01-01",
+                              "--end", "2020-12-31", "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)["rs_mainline"]
+    for key in ("annual_return", "benchmark_annual_return", "excess_return", "tracking_error", "information_ratio",
+                "max_drawdown", "monthly_win_rate", "turnover", "sharpe", "years", "nav"):
+        assert key in d
+    assert d["benchmark"] == "000300.SH"
+    assert [y["year"] for y in d["years"]] == [2019, 2020]
+    assert min(d["nav"]) >= "2019-02-01" and max(d["nav"]) <= "2020-12-31"
+    code, out, err = run_cli(["--db", bundled_db, "backtest", "--strategy", "rs_mainline", "--start", "2023-01-01",
+                              "--end", "2024-12-31", "--level", "etf", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["rs_mainline"]["benchmark"] == "H00300.CSI"
