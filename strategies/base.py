@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -31,7 +32,20 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
-@dataclass(frozen=True)
+def _numbers(mapping: Mapping[str, Any]) -> Mapping[str, float | None]:
+    """``_frozen`` of ``{k: _num(v)}``; plain floats (the common case) skip the conversion."""
+    out = {}
+    for k, v in mapping.items():
+        if v.__class__ is float:
+            out[k] = v if v == v else None  # NaN -> None
+        elif v is None:
+            out[k] = None
+        else:
+            out[k] = _num(v)
+    return MappingProxyType(out)
+
+
+@dataclass(frozen=True, init=False)
 class IndustryScore:
     """One industry's inputs, ranks, composite, decision and the reason in plain words."""
 
@@ -47,14 +61,43 @@ class IndustryScore:
     reason_en: str
     labels: Mapping[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "factors", _frozen({k: _num(v) for k, v in self.factors.items()}))
-        object.__setattr__(self, "ranks", _frozen({k: _num(v) for k, v in self.ranks.items()}))
-        object.__setattr__(self, "labels", _frozen(self.labels))
-        object.__setattr__(self, "composite", _num(self.composite))
+    def __init__(self, code: str, name: str, name_en: str, factors: Mapping[str, Any],
+                 ranks: Mapping[str, Any], composite: Any, selected: bool, weight: float,
+                 reason_zh: str, reason_en: str, labels: Mapping[str, str] | None = None) -> None:
+        # Numbers are normalised (floats, None for missing) and mappings frozen. A backtest builds
+        # this some 250 times per date, so the fields are set in one step rather than one
+        # object.__setattr__ per field as the generated __init__ of a frozen dataclass does.
+        object.__setattr__(self, "__dict__", {
+            "code": code, "name": name, "name_en": name_en, "factors": _numbers(factors),
+            "ranks": _numbers(ranks), "composite": _num(composite), "selected": selected,
+            "weight": weight, "reason_zh": reason_zh, "reason_en": reason_en,
+            "labels": _frozen(labels),
+        })
+
+    @classmethod
+    def from_clean(cls, code: str, name: str, name_en: str, factors: dict[str, float | None],
+                   ranks: dict[str, float | None], composite: float | None, selected: bool, weight: float,
+                   reason_zh: str, reason_en: str, labels: dict[str, str]) -> IndustryScore:
+        """The same object from numbers that are already plain floats or ``None`` (never NaN), in
+        fresh dicts the score may keep: the models build them column by column for all
+        industries at once, which is cheaper than normalising every value here."""
+        self = cls.__new__(cls)
+        object.__setattr__(self, "__dict__", {
+            "code": code, "name": name, "name_en": name_en, "factors": MappingProxyType(factors),
+            "ranks": MappingProxyType(ranks), "composite": composite, "selected": selected,
+            "weight": weight, "reason_zh": reason_zh, "reason_en": reason_en,
+            "labels": MappingProxyType(labels),
+        })
+        return self
 
     def reason(self, lang: str = "en") -> str:
         return self.reason_zh if lang == "zh" else self.reason_en
+
+
+def clean_numbers(values: np.ndarray | list[Any]) -> list[float | None]:
+    """Floats with None for missing (what IndustryScore stores), for a whole column at once."""
+    out = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return [None if x is None or x != x else float(x) for x in out]
 
 
 @dataclass(frozen=True)

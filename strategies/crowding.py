@@ -28,7 +28,8 @@ import pandas as pd
 
 from allocator.panel import MarketPanel
 from strategies.base import MissingInput
-from strategies.factors import trailing_percentile, turnover_share, volume_ratio
+from strategies.factors import mean_available, turnover_share, volume_ratio
+from strategies.history import causal_arrays, industry_values, rolling_std, visible_rows
 from strategies.prosperity import panel_asof
 
 COMPONENTS = ("amount_share", "volume_ratio", "volatility")
@@ -76,50 +77,104 @@ def tail_returns(close: pd.DataFrame, pre: pd.DataFrame) -> pd.DataFrame:
     return (close / base - 1.0).where(close.notna() & prev.notna())
 
 
-def _compute(panel: MarketPanel, p: Mapping[str, Any]) -> pd.DataFrame:
+def _turnover_histories(short: int, long_: int):  # type: ignore[no-untyped-def]
+    """``compute`` for :func:`causal_arrays`: turnover share and volume ratio on every row.
+
+    Both are causal (a row's share uses that row; the volume ratio trailing means). The table
+    used to be computed on the trailing rows each date needs, and that tail never included the
+    panel's first row: it is left out here too (it only matters on a panel shorter than the tail).
+    """
+
+    def compute(root: MarketPanel) -> dict[str, np.ndarray]:
+        close, amount, volume = (root.industry(f) for f in ("close", "amount", "volume"))
+        complete = (amount.notna() | close.isna()).all(axis=1) & amount.notna().any(axis=1)
+        share = turnover_share(amount).where(complete, axis=0).to_numpy(dtype=float, copy=True)
+        volume = volume.astype(float)
+        volume.iloc[:1] = np.nan
+        ratio = volume_ratio(volume, short, long_).to_numpy(dtype=float)
+        share[:1] = np.nan
+        return {"amount_share": share, "volume_ratio": ratio}
+
+    return compute
+
+
+def _returns(close: np.ndarray, pre: np.ndarray) -> np.ndarray:
+    """:func:`tail_returns` on arrays (rows = the tail)."""
+    rows = np.arange(len(close))[:, None]
+    last_seen = np.maximum.accumulate(np.where(np.isnan(close), 0, rows), axis=0)
+    filled = np.take_along_axis(close, last_seen, axis=0)  # forward-filled within the tail
+    prev = np.vstack([np.full((1, close.shape[1]), np.nan), filled[:-1]])
+    base = np.where(np.isnan(pre), prev, pre)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ret = close / base - 1.0
+    return np.where(~np.isnan(close) & ~np.isnan(prev), ret, np.nan)
+
+
+def _volatility(panel: MarketPanel, vol_window: int, n: int) -> np.ndarray:
+    """Annualised ``vol_window``-day volatility on the last rows of the ``n + 1``-row tail (the
+    rolling standard deviation accumulates from the first row it is given, so it is computed on
+    exactly the tail the definition reads)."""
+    lo = max(0, visible_rows(panel) - (n + 1))
+    returns = _returns(industry_values(panel, "close")[lo:], industry_values(panel, "pre_close")[lo:])[1:]
+    return rolling_std(returns, vol_window, vol_window) * np.sqrt(252.0)
+
+
+def percentile_of_last(history: np.ndarray, window: int, *, min_periods: int | None = None) -> np.ndarray:
+    """:func:`strategies.factors.trailing_percentile` on a dates x codes array."""
+    tail = history[-window:]
+    min_periods = window // 2 if min_periods is None else min_periods
+    if not len(tail):
+        return np.full(history.shape[1], np.nan)
+    x = tail[-1]
+    valid = ~np.isnan(tail)
+    n = valid.sum(axis=0)
+    below = (tail < x).sum(axis=0)  # NaN compares False
+    equal = (tail == x).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = (below + 0.5 * (equal - 1)) / (n - 1)
+    return np.where((n >= max(min_periods, 2)) & ~np.isnan(x), pct, np.nan)
+
+
+def crowding_figures(panel: MarketPanel, params: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """:func:`crowding_table` as arrays in universe order (memoised per cut)."""
+    p = crowding_params(params)
     window = int(p["window"])
     short, long_, vw = int(p["volume_short"]), int(p["volume_long"]), int(p["vol_window"])
-    codes = list(panel.universe.codes)
-    # Only the tail the trailing windows need (the same rows on any cut of the same history).
-    n = window + max(long_, vw) + 1
-    close, amount, volume, pre = (tail_field(panel, f, n + 1) for f in ("close", "amount", "volume",
-                                                                        "pre_close"))
-    close, amount, volume = close.iloc[1:], amount.iloc[1:], volume.iloc[1:]
+    key = ("crowding", panel_asof(panel), len(panel.dates), window, short, long_, vw)
 
-    complete = (amount.notna() | close.isna()).all(axis=1) & amount.notna().any(axis=1)
-    share = turnover_share(amount).where(complete, axis=0)
-    ratio = volume_ratio(volume, short, long_)
-    returns = tail_returns(tail_field(panel, "close", n + 1), pre).iloc[1:]
-    vol = returns.rolling(vw, min_periods=vw).std(ddof=1) * np.sqrt(252.0)
+    def compute() -> dict[str, np.ndarray]:
+        # Only the tail the trailing windows need (the same rows on any cut of the same history).
+        n = window + max(long_, vw) + 1
+        hist = causal_arrays(panel, ("crowding_turnover", short, long_), _turnover_histories(short, long_))
+        hist = {k: v[-n:] for k, v in hist.items()}
+        hist["volatility"] = _volatility(panel, vw, n)
+        out: dict[str, np.ndarray] = {}
+        for name in COMPONENTS:
+            h = hist[name]
+            out[name] = h[-1] if len(h) else np.full(len(panel.universe.codes), np.nan)
+            out[f"{name}_pct"] = percentile_of_last(h, window)
+        return out
 
-    out = pd.DataFrame(index=pd.Index(codes, dtype=object))
-    for name, hist in (("amount_share", share), ("volume_ratio", ratio), ("volatility", vol)):
-        last = hist.iloc[-1] if len(hist) else pd.Series(np.nan, index=codes)
-        out[name] = last.reindex(codes).to_numpy(dtype=float)
-        pct = trailing_percentile(hist, window) if len(hist) else pd.Series(np.nan, index=codes)
-        out[f"{name}_pct"] = pct.reindex(codes).to_numpy(dtype=float)
-    return out
+    return panel.cached(key, compute)
 
 
 def crowding_table(panel: MarketPanel, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Per industry: raw values ``amount_share``, ``volume_ratio``, ``volatility`` (annualised)
     and their trailing percentiles ``*_pct`` at the panel's as-of date (memoised per cut)."""
-    p = crowding_params(params)
-    key = ("crowding", panel_asof(panel), len(panel.dates), int(p["window"]), int(p["volume_short"]),
-           int(p["volume_long"]), int(p["vol_window"]))
-    return panel.cached(key, lambda: _compute(panel, p))
+    return pd.DataFrame(crowding_figures(panel, params), index=pd.Index(panel.universe.codes, dtype=object))
 
 
 def crowding_score(table: pd.DataFrame, components: Iterable[str], partial: bool = True) -> pd.DataFrame:
     """``crowding`` = mean of the available component percentiles and ``crowding_components`` =
     how many were available. With ``partial`` false, crowding needs every component."""
     comps = list(components)
-    pct = table[[f"{c}_pct" for c in comps]]
-    count = pct.notna().sum(axis=1).astype(float)
-    score = pct.mean(axis=1, skipna=True)
+    pct = [table[f"{c}_pct"].to_numpy(dtype=float) for c in comps]
+    count = sum((~np.isnan(x)).astype(float) for x in pct) if pct else np.zeros(len(table))
+    score = mean_available(pct) if pct else np.full(len(table), np.nan)
     if not partial:
-        score = score.where(count == len(comps))
-    return pd.DataFrame({"crowding": score.where(count > 0), "crowding_components": count})
+        score = np.where(count == len(comps), score, np.nan)
+    return pd.DataFrame({"crowding": np.where(count > 0, score, np.nan), "crowding_components": count},
+                        index=table.index)
 
 
 def crowding_missing(table: pd.DataFrame, components: Iterable[str], partial: bool = True,
@@ -130,14 +185,22 @@ def crowding_missing(table: pd.DataFrame, components: Iterable[str], partial: bo
     ``crowding_<component>[+<component>...]``, or ``crowding`` when none is available.
     """
     comps = list(components)
-    available = table[[f"{c}_pct" for c in comps]].notna().to_numpy()
+    figures = {f"{c}_pct": table[f"{c}_pct"].to_numpy(dtype=float) for c in comps}
+    return crowding_missing_arrays(figures, table.index.tolist(), comps, partial, model_use=model_use)
+
+
+def crowding_missing_arrays(figures: Mapping[str, np.ndarray], codes: Iterable[str], components: Iterable[str],
+                            partial: bool = True, *, model_use: str = "") -> list[MissingInput]:
+    """:func:`crowding_missing` on :func:`crowding_figures` (arrays in ``codes`` order)."""
+    comps = list(components)
+    available = np.column_stack([~np.isnan(figures[f"{c}_pct"]) for c in comps]) if comps else None
     groups: dict[tuple[str, ...], list[str]] = {}
-    for code, row in zip(table.index.tolist(), available.tolist()):
+    for code, row in zip(codes, available.tolist() if available is not None else []):
         lacking = tuple(c for c, ok in zip(comps, row) if not ok)
         if lacking:
             groups.setdefault(lacking, []).append(str(code))
     out: list[MissingInput] = []
-    for lacking, codes in groups.items():
+    for lacking, codes_ in groups.items():
         why = []
         if any(c in ("amount_share", "volume_ratio") for c in lacking):
             why.append("SW industry amount/volume exist from 2020 only, and a percentile needs half "
@@ -147,15 +210,15 @@ def crowding_missing(table: pd.DataFrame, components: Iterable[str], partial: bo
         reason = "; ".join(why) + "; not invented"
         have = [c for c in comps if c not in lacking]
         if not have:
-            out.append(MissingInput("crowding", tuple(codes),
+            out.append(MissingInput("crowding", tuple(codes_),
                                     f"no crowding component available ({reason}); "
                                     + (model_use or "crowding tests not applied")))
         elif partial:
             words = " + ".join(COMPONENT_WORDS[c][0] for c in have)
-            out.append(MissingInput("crowding_" + "+".join(lacking), tuple(codes),
+            out.append(MissingInput("crowding_" + "+".join(lacking), tuple(codes_),
                                     f"{reason}; crowding = percentile of {words} only (partial)"))
         else:
-            out.append(MissingInput("crowding_" + "+".join(lacking), tuple(codes),
+            out.append(MissingInput("crowding_" + "+".join(lacking), tuple(codes_),
                                     f"{reason}; crowding reported missing (partial crowding "
                                     f"disabled); {model_use or 'crowding tests not applied'}"))
     return out

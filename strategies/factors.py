@@ -7,6 +7,8 @@ normalisation over time uses a trailing window ending at the last row.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -41,16 +43,58 @@ def cross_rank(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series
 
     Ties share their average rank. A single valid value ranks 1. Missing stays missing.
     """
-    valid = values.dropna()
-    out = pd.Series(np.nan, index=values.index, dtype=float)
-    if valid.empty:
-        return out
-    if len(valid) == 1:
-        out[valid.index] = 1.0
-        return out
-    r = valid.rank(method="average", ascending=higher_is_better)
-    out[valid.index] = (r - 1.0) / (len(valid) - 1.0)
-    return out
+    ranks = rank_array(values.to_numpy(dtype=float, na_value=np.nan), higher_is_better=higher_is_better)
+    return pd.Series(ranks, index=values.index, dtype=float)
+
+
+def rank_array(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
+    """:func:`cross_rank` on a 1-D array (same numbers as pandas' average rank, without pandas).
+
+    The average rank of a run of ties is the integer sum of their 1-based positions divided by
+    their count, as pandas computes it, so the results are bit-identical. (Plain Python: for a
+    cross-section of a few dozen industries it is faster than numpy.)
+    """
+    x = np.asarray(values, dtype=float).tolist()
+    out = [math.nan] * len(x)
+    valid = [i for i, v in enumerate(x) if v == v]
+    n = len(valid)
+    if n == 1:
+        out[valid[0]] = 1.0
+    elif n > 1:
+        sign = 1.0 if higher_is_better else -1.0
+        order = sorted(valid, key=lambda i: sign * x[i])
+        start = 0
+        while start < n:
+            end = start + 1
+            while end < n and x[order[end]] == x[order[start]]:
+                end += 1
+            dups = end - start
+            average = (dups * (start + 1) + dups * (dups - 1) // 2) / dups
+            pct = (average - 1.0) / (n - 1.0)
+            for i in order[start:end]:
+                out[i] = pct
+            start = end
+    return np.array(out)
+
+
+def mean_available(parts: list[np.ndarray] | tuple[np.ndarray, ...]) -> np.ndarray:
+    """Element-wise mean over the parts present, NaN where none is. The same numbers as
+    ``DataFrame(parts).mean(axis=1)`` for a few columns (summed in column order)."""
+    total = np.zeros(len(parts[0]))
+    count = np.zeros(len(parts[0]))
+    for part in parts:
+        missing = np.isnan(part)
+        total = total + np.where(missing, 0.0, part)
+        count = count + ~missing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def order_best_first(values: np.ndarray) -> np.ndarray:
+    """Positions sorted by value descending, missing last, ties in position order."""
+    x = np.asarray(values, dtype=float)
+    missing = np.isnan(x)
+    return np.lexsort((np.arange(len(x)), np.where(missing, 0.0, -x), missing))
 
 
 def cross_zscore(values: pd.Series) -> pd.Series:

@@ -95,5 +95,13 @@ def run(name: str, panel: MarketPanel, asof: object, params: Mapping[str, Any] |
     """Run model ``name`` on the panel as known at ``asof`` (the last trading day on or before it)."""
     model = spec(name)
     t = pd.Timestamp(asof).normalize()  # type: ignore[arg-type]
-    cut = panel.asof(t)
-    return model.fn(cut, params_for(name, params))
+    return model.fn(cut_at(panel, t), params_for(name, params))
+
+
+def cut_at(panel: MarketPanel, t: pd.Timestamp) -> MarketPanel:
+    """``panel.asof(t)``, memoised in the cache the panel shares with its cuts, so that the models
+    run at one date share one cut (and its per-date memos)."""
+    if panel.asof_date is not None and t > panel.asof_date:
+        return panel.asof(t)  # refuses: the panel cannot see t
+    # A cut of a cut at t holds the same rows as the root's cut at t.
+    return panel.cached(("asof", t), lambda: panel.asof(t))

@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from allocator.panel import MarketPanel
 from strategies.base import StrategyResult
 from strategies.crowding import crowding_params
-from strategies.prosperity import describe_prosperity, fmt_num, prosperity_params
+from strategies.factors import mean_available
 from strategies.models.ptc import (
     PROSPERITY_FACTORS,
     PROSPERITY_LABELS,
     PROSPERITY_RANKS,
     _crowding_factor_cols,
+    _isnan,
     _prow,
     _sub,
     assemble,
@@ -31,8 +32,10 @@ from strategies.models.ptc import (
     common_missing,
     crowding_words,
     ranked_order,
+    rows,
     top_equal_weight,
 )
+from strategies.prosperity import describe_prosperity, fmt_num, prosperity_params
 from strategies.registry import register
 
 DEFAULTS: dict[str, Any] = {
@@ -55,34 +58,35 @@ def combo_equity(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResul
     windows = p["trend_windows"]
     base = base_frame(panel, pp, cp, windows, crowding_components=p["crowding_components"],
                       trend_key="momentum")
-    df = base.df
-    legs = ["rank_prosperity", "rank_momentum", "rank_low_crowding"]
-    df["combo_legs"] = df[legs].notna().sum(axis=1).astype(float)
-    df["composite"] = df[legs].mean(axis=1, skipna=True)
-    order = ranked_order(df, "composite", "rank_momentum")
+    cols, codes = base.columns, base.codes
+    legs = [cols["rank_prosperity"], cols["rank_momentum"], cols["rank_low_crowding"]]
+    cols["combo_legs"] = sum((~np.isnan(x)).astype(float) for x in legs)
+    cols["composite"] = mean_available(legs)
+    order = ranked_order(cols, codes, "composite", "rank_momentum")
     holdings = int(p["holdings"])
-    df["selected"], df["weight"] = top_equal_weight(df["composite"], order, holdings)
-    position = {c: i + 1 for i, c in enumerate(c for c in order if not pd.isna(df.at[c, "composite"]))}
+    cols["selected"], cols["weight"] = top_equal_weight(cols["composite"], codes, order, holdings)
+    records = rows(cols, codes)
+    position = {c: i + 1 for i, c in enumerate(c for c in order if not _isnan(records[c]["composite"]))}
     n_ranked = len(position)
     mm = int(pp["min_members"])
 
     def reasons(code: str, row: Mapping[str, Any]) -> tuple[str, str]:
-        if pd.isna(row["composite"]):
+        if _isnan(row["composite"]):
             return ("Not selected: no prosperity, momentum or crowding input available",
                     "未入选：景气度、动量、拥挤度均无数据")
         pe, pz = describe_prosperity(_prow(row), mm)
         cw_en, cw_zh = crowding_words(row)
         parts_en = [f"prosperity rank {fmt_num(row['rank_prosperity'])} ({pe})"
-                    if not pd.isna(row["rank_prosperity"]) else f"prosperity n/a ({pe})",
+                    if not _isnan(row["rank_prosperity"]) else f"prosperity n/a ({pe})",
                     f"momentum rank {fmt_num(row['rank_momentum'])}",
                     f"low-crowding rank {fmt_num(row['rank_low_crowding'])} (crowding {cw_en})"
-                    if not pd.isna(row["rank_low_crowding"]) else
+                    if not _isnan(row["rank_low_crowding"]) else
                     "crowding n/a (turnover/volume data missing)"]
         parts_zh = [f"景气度排名{fmt_num(row['rank_prosperity'])}（{pz}）"
-                    if not pd.isna(row["rank_prosperity"]) else f"景气度缺失（{pz}）",
+                    if not _isnan(row["rank_prosperity"]) else f"景气度缺失（{pz}）",
                     f"动量排名{fmt_num(row['rank_momentum'])}",
                     f"低拥挤排名{fmt_num(row['rank_low_crowding'])}（拥挤度{cw_zh}）"
-                    if not pd.isna(row["rank_low_crowding"]) else "拥挤度缺失（无成交额/成交量数据）"]
+                    if not _isnan(row["rank_low_crowding"]) else "拥挤度缺失（无成交额/成交量数据）"]
         pos = position[code]
         head_en = (f"Selected: combo {row['composite']:.2f}, #{pos} of {n_ranked}" if row["selected"]
                    else f"Not selected: combo {row['composite']:.2f}, #{pos} of {n_ranked} "
@@ -103,19 +107,20 @@ def combo_equity(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResul
              "(prosperity, momentum, 1 - crowding rank); crowding here = mean trailing-"
              f"{int(p['crowding_window'])}-day percentile of "
              + " and ".join(p["crowding_components"]) + "."]
-    chosen = int(df["selected"].sum())
+    chosen = int(cols["selected"].sum())
     if chosen == 0:
         notes.append("No industry has any input: the book is 100% cash.")
     elif chosen < holdings:
         notes.append(f"Only {chosen} industries have a combo score: they share 100% equally.")
-    if df["rank_low_crowding"].isna().all():
+    if np.isnan(cols["rank_low_crowding"]).all():
         notes.append("Crowding unavailable for every industry on this date (SW amount/volume exist "
                      "from 2020): combo = mean of prosperity and momentum ranks.")
     factor_cols = [*PROSPERITY_FACTORS, *[f"logret_{w}" for w in windows], "momentum",
                    *_crowding_factor_cols(base.comps), "combo_legs"]
     return assemble(
-        "combo_equity", panel, df, factor_cols=factor_cols,
+        "combo_equity", panel, cols, factor_cols=factor_cols,
         rank_cols={**PROSPERITY_RANKS, "momentum": "rank_momentum", "low_crowding": "rank_low_crowding"},
         label_cols=PROSPERITY_LABELS, composite="composite", reasons=reasons, missing=missing,
         params={**p, "prosperity": pp, "crowding": cp}, notes=notes, secondary="rank_momentum",
+        records=records,
     )

@@ -24,6 +24,7 @@ industry basket and the CSI 300.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,15 +33,17 @@ import pandas as pd
 
 from allocator.panel import MarketPanel
 from strategies.base import MissingInput, StrategyResult
-from strategies.crowding import tail_field
-from strategies.factors import cross_rank
+from strategies.factors import mean_available, rank_array
+from strategies.history import industry_values, trailing
 from strategies.models.ptc import (
     CONSENSUS_MISSING,
     EPS,
+    _isnan,
     _prow,
     _sub,
     assemble,
     ranked_order,
+    rows,
     top_equal_weight,
 )
 from strategies.prosperity import (
@@ -64,44 +67,71 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def drawdown_table(panel: MarketPanel, window: int, min_days: int) -> pd.DataFrame:
+def drawdown_figures(panel: MarketPanel, window: int, min_days: int) -> dict[str, np.ndarray]:
     """``drawdown`` = last close / highest close of the trailing ``window`` days - 1 and
-    ``drawdown_days`` (closes in the window); NaN with fewer than ``min_days`` closes."""
+    ``drawdown_days`` (closes in the window); NaN with fewer than ``min_days`` closes (arrays in
+    universe order, memoised per cut)."""
 
-    def compute() -> pd.DataFrame:
-        close = tail_field(panel, "close", window)
-        days = close.notna().sum()
-        dd = close.iloc[-1] / close.max() - 1.0 if len(close) else pd.Series(np.nan, index=close.columns)
-        return pd.DataFrame({"drawdown": dd.where(days >= min_days),
-                             "drawdown_days": days.astype(float)})
+    def compute() -> dict[str, np.ndarray]:
+        close = trailing(industry_values(panel, "close"), window)
+        days = (~np.isnan(close)).sum(axis=0).astype(float)
+        if len(close):
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN
+                dd = close[-1] / np.nanmax(close, axis=0) - 1.0
+        else:
+            dd = np.full(close.shape[1], np.nan)
+        return {"drawdown": np.where(days >= min_days, dd, np.nan), "drawdown_days": days}
 
     return panel.cached(("drawdown", panel_asof(panel), len(panel.dates), window, min_days), compute)
 
 
-def _range_position(ratio: pd.DataFrame, quarter: pd.Series, quarters: int, min_q: int) -> pd.Series:
-    """Position of each industry's ratio at its ``quarter`` within its own last ``quarters``
-    quarters (0 = the lowest, 1 = the highest)."""
-    out = pd.Series(np.nan, index=ratio.index, dtype=float)
+def drawdown_table(panel: MarketPanel, window: int, min_days: int) -> pd.DataFrame:
+    """:func:`drawdown_figures` as a frame indexed by industry."""
+    return pd.DataFrame(drawdown_figures(panel, window, min_days),
+                        index=pd.Index(panel.universe.codes, dtype=object))
+
+
+def _range_position(table: Any, quarter: np.ndarray, quarters: int, min_q: int) -> np.ndarray:
+    """Position of each industry's inventory/revenue ratio at its ``quarter`` within its own last
+    ``quarters`` quarters (0 = the lowest, 1 = the highest); NaN without a quarter."""
+    out = np.full(len(quarter), np.nan)
+    if not any(quarter):  # no inventory figures at all: do not build the ratio history
+        return out
+    ratio = table.inventory_to_revenue
     if ratio.shape[1] == 0:
         return out
     labels = [str(c) for c in ratio.columns]
-    for code, q in quarter.items():
+    values = ratio.to_numpy(dtype=float)
+    for i, q in enumerate(quarter):
         if not q or q not in labels:
             continue
         j = labels.index(q)
-        hist = ratio.loc[code].iloc[max(0, j - quarters + 1): j + 1].dropna()
-        x = ratio.loc[code].iloc[j]
-        if len(hist) < min_q or pd.isna(x):
+        row = values[i, max(0, j - quarters + 1): j + 1]
+        hist = row[~np.isnan(row)]
+        x = values[i, j]
+        if len(hist) < min_q or np.isnan(x):
             continue
         lo, hi = hist.min(), hist.max()
         if hi > lo:
-            out[code] = (x - lo) / (hi - lo)
+            out[i] = (x - lo) / (hi - lo)
     return out
 
 
-def _flag(cond: pd.Series, known: pd.Series) -> pd.Series:
+def _flag(cond: np.ndarray, known: np.ndarray) -> np.ndarray:
     """1.0 / 0.0 where ``known``, NaN otherwise."""
-    return cond.astype(float).where(known)
+    return np.where(known, cond.astype(float), np.nan)
+
+
+def _visible_inventories(panel: MarketPanel) -> int:
+    """How many of the reports the panel sees carry inventories (reports are a prefix of the
+    root's, in announcement order)."""
+    def counts() -> np.ndarray:
+        f = panel.cache["__root__"].fundamentals
+        has = f["inventories"].notna().to_numpy() if "inventories" in f.columns else np.zeros(len(f), bool)
+        return np.r_[0, np.cumsum(has)]
+
+    return int(panel.cached(("visible_inventories",), counts)[len(panel.fundamentals)])
 
 
 @register("inventory_reversal", "Left-side inventory reversal: distressed industries whose inventory "
@@ -112,87 +142,82 @@ def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> Strateg
     mm = int(pp["min_members"])
     codes = list(panel.universe.codes)
     table = prosperity_table(panel, pp)
-    cur = table.current
-    df = pd.DataFrame(index=pd.Index(codes, dtype=object))
+    cur = table.figures
+    cols: dict[str, Any] = {}
 
     # -- distress ---------------------------------------------------------------------------
-    dd = drawdown_table(panel, int(p["drawdown_window"]), int(p["drawdown_min_days"]))
-    df["drawdown"] = dd["drawdown"]
-    df["drawdown_days"] = dd["drawdown_days"]
-    df["negative_growth_quarters"] = cur["negative_quarters"]
-    df["known_growth_quarters"] = cur["known_quarters"]
-    df["rank_drawdown"] = cross_rank(df["drawdown"], higher_is_better=False)  # deepest = 1
-    df["rank_negative_growth"] = cross_rank(df["negative_growth_quarters"])
+    dd = drawdown_figures(panel, int(p["drawdown_window"]), int(p["drawdown_min_days"]))
+    cols["drawdown"] = dd["drawdown"]
+    cols["drawdown_days"] = dd["drawdown_days"]
+    neg = cols["negative_growth_quarters"] = cur["negative_quarters"]
+    cols["known_growth_quarters"] = cur["known_quarters"]
+    rank_dd = cols["rank_drawdown"] = rank_array(dd["drawdown"], higher_is_better=False)  # deepest = 1
+    cols["rank_negative_growth"] = rank_array(neg)
     worst = 1.0 - float(p["distress_fraction"]) - EPS
     need = int(p["negative_growth_quarters"])
-    dd_hit = df["rank_drawdown"] >= worst
-    eg_hit = df["negative_growth_quarters"] >= need
-    df["distress_drawdown"] = _flag(dd_hit, df["rank_drawdown"].notna())
-    df["distress_earnings"] = _flag(eg_hit, df["negative_growth_quarters"].notna())
-    df["distressed"] = (dd_hit | eg_hit).fillna(False).astype(bool)
-    df["rank_distress"] = df[["rank_drawdown", "rank_negative_growth"]].mean(axis=1, skipna=True)
+    with np.errstate(invalid="ignore"):
+        dd_hit = rank_dd >= worst
+        eg_hit = neg >= need
+    cols["distress_drawdown"] = _flag(dd_hit, ~np.isnan(rank_dd))
+    cols["distress_earnings"] = _flag(eg_hit, ~np.isnan(neg))
+    cols["distressed"] = dd_hit | eg_hit
+    cols["rank_distress"] = mean_available([rank_dd, cols["rank_negative_growth"]])
 
     # -- inventory pressure -----------------------------------------------------------------
-    df["inventory_growth"] = cur["inventory_growth"]
-    df["inventory_revenue_growth"] = cur["inventory_revenue_growth"]
-    df["inventory_growth_gap"] = df["inventory_revenue_growth"] - df["inventory_growth"]
-    df["inventory_to_revenue"] = cur["inventory_to_revenue"]
-    df["inventory_to_revenue_range_pos"] = _range_position(
-        table.inventory_to_revenue, cur["inventory_quarter"], 4 * int(p["inventory_range_years"]),
-        int(p["min_range_quarters"]))
-    df["inventory_growth_change_2q"] = cur["inventory_growth"] - cur["inventory_growth_prev2"]
-    falling = (cur["inventory_growth"] < cur["inventory_growth_prev1"]) & (
-        cur["inventory_growth_prev1"] < cur["inventory_growth_prev2"])
-    df["inventory_falling_2q"] = _flag(falling, df["inventory_growth_change_2q"].notna()
-                                       & cur["inventory_growth_prev1"].notna())
-    df["inventory_members"] = cur["inventory_members"]
-    df["inventory_quarter"] = cur["inventory_quarter"]
-    tests = pd.DataFrame({
-        "gap": _flag(df["inventory_growth_gap"] > 0, df["inventory_growth_gap"].notna()),
-        "range": _flag(df["inventory_to_revenue_range_pos"] < 0.5,
-                       df["inventory_to_revenue_range_pos"].notna()),
-        "falling": df["inventory_falling_2q"],
-    })
-    df["low_inventory_pressure"] = tests.max(axis=1, skipna=True)
-    inv_ranks = pd.DataFrame({
-        "gap": cross_rank(df["inventory_growth_gap"]),
-        "range": cross_rank(df["inventory_to_revenue_range_pos"], higher_is_better=False),
-        "change": cross_rank(df["inventory_growth_change_2q"], higher_is_better=False),
-    })
-    df["rank_inventory"] = inv_ranks.mean(axis=1, skipna=True)
+    inv_growth = cols["inventory_growth"] = cur["inventory_growth"]
+    cols["inventory_revenue_growth"] = cur["inventory_revenue_growth"]
+    gap = cols["inventory_growth_gap"] = cols["inventory_revenue_growth"] - inv_growth
+    cols["inventory_to_revenue"] = cur["inventory_to_revenue"]
+    range_pos = cols["inventory_to_revenue_range_pos"] = _range_position(
+        table, cur["inventory_quarter"], 4 * int(p["inventory_range_years"]), int(p["min_range_quarters"]))
+    prev1, prev2 = cur["inventory_growth_prev1"], cur["inventory_growth_prev2"]
+    change = cols["inventory_growth_change_2q"] = inv_growth - prev2
+    with np.errstate(invalid="ignore"):
+        falling = (inv_growth < prev1) & (prev1 < prev2)
+        tests = [_flag(gap > 0, ~np.isnan(gap)), _flag(range_pos < 0.5, ~np.isnan(range_pos))]
+    cols["inventory_falling_2q"] = _flag(falling, ~np.isnan(change) & ~np.isnan(prev1))
+    cols["inventory_members"] = cur["inventory_members"]
+    cols["inventory_quarter"] = cur["inventory_quarter"]
+    tests.append(cols["inventory_falling_2q"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no test known: NaN
+        cols["low_inventory_pressure"] = np.nanmax(np.column_stack(tests), axis=1)
+    cols["rank_inventory"] = mean_available([rank_array(gap), rank_array(range_pos, higher_is_better=False),
+                                             rank_array(change, higher_is_better=False)])
 
     # -- turning ----------------------------------------------------------------------------
     for src, dst in (("growth", "prosperity_growth"), ("accel", "prosperity_accel"),
                      ("members", "prosperity_members"), ("classified", "prosperity_classified"),
                      ("coverage", "prosperity_coverage")):
-        df[dst] = cur[src]
-    df["prosperity_quarter"] = cur["quarter"]
-    df["prosperity_profit_field"] = cur["profit_field"]
-    df["rank_turning"] = cross_rank(df["prosperity_accel"])
+        cols[dst] = cur[src]
+    cols["prosperity_quarter"] = cur["quarter"]
+    cols["prosperity_profit_field"] = cur["profit_field"]
+    cols["rank_turning"] = rank_array(cols["prosperity_accel"])
 
-    legs = ["rank_distress", "rank_inventory", "rank_turning"]
-    df["legs"] = df[legs].notna().sum(axis=1).astype(float)
-    df["composite"] = df[legs].mean(axis=1, skipna=True)
-    df["distress"] = np.where(dd_hit.fillna(False) & eg_hit.fillna(False), "drawdown+earnings",
-                              np.where(dd_hit.fillna(False), "drawdown",
-                                       np.where(eg_hit.fillna(False), "earnings", "")))
+    legs = [cols["rank_distress"], cols["rank_inventory"], cols["rank_turning"]]
+    cols["legs"] = sum((~np.isnan(x)).astype(float) for x in legs)
+    cols["composite"] = mean_available(legs)
+    cols["distress"] = np.where(dd_hit & eg_hit, "drawdown+earnings",
+                                np.where(dd_hit, "drawdown", np.where(eg_hit, "earnings", "")))
 
-    order = ranked_order(df, "composite", "rank_turning")
+    order = ranked_order(cols, codes, "composite", "rank_turning")
     holdings = int(p["holdings"])
-    eligible = df["composite"].where(df["distressed"])
-    df["selected"], df["weight"] = top_equal_weight(eligible, order, holdings)
-    passing = [c for c in order if not pd.isna(eligible[c])]
+    eligible = np.where(cols["distressed"], cols["composite"], np.nan)
+    cols["selected"], cols["weight"] = top_equal_weight(eligible, codes, order, holdings)
+    passing_set = {c for c, e in zip(codes, eligible.tolist()) if e == e}
+    passing = [c for c in order if c in passing_set]
     position = {c: i + 1 for i, c in enumerate(passing)}
+    records = rows(cols, codes)
 
     def distress_words(row: Mapping[str, Any]) -> tuple[str, str]:
-        if pd.isna(row["drawdown"]):
+        if _isnan(row["drawdown"]):
             d_en, d_zh = "drawdown n/a", "回撤缺失"
         else:
             tag_en = "in the worst third" if row["distress_drawdown"] == 1 else "not in the worst third"
             tag_zh = "处于最差三分之一" if row["distress_drawdown"] == 1 else "未处于最差三分之一"
             d_en = f"drawdown {fmt_pct(row['drawdown'])} from the 3-year high, {tag_en}"
             d_zh = f"较3年高点回撤{fmt_pct(row['drawdown'])}，{tag_zh}"
-        if pd.isna(row["negative_growth_quarters"]):
+        if _isnan(row["negative_growth_quarters"]):
             e_en, e_zh = "earnings-growth history n/a", "盈利增速历史缺失"
         else:
             k, n = int(row["negative_growth_quarters"]), int(row["known_growth_quarters"])
@@ -201,12 +226,12 @@ def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> Strateg
         return f"{d_en}; {e_en}", f"{d_zh}；{e_zh}"
 
     def inventory_words(row: Mapping[str, Any]) -> tuple[str, str]:
-        if pd.isna(row["rank_inventory"]):
+        if _isnan(row["rank_inventory"]):
             return "inventory data missing (leg skipped)", "库存数据缺失（该项不参与）"
         bits_en = [f"inventory {fmt_pct(row['inventory_growth'])} vs revenue "
                    f"{fmt_pct(row['inventory_revenue_growth'])} YoY"]
         bits_zh = [f"库存同比{fmt_pct(row['inventory_growth'])}，营收同比{fmt_pct(row['inventory_revenue_growth'])}"]
-        if not pd.isna(row["inventory_to_revenue_range_pos"]):
+        if not _isnan(row["inventory_to_revenue_range_pos"]):
             bits_en.append(f"inventory/revenue at {row['inventory_to_revenue_range_pos']:.0%} of its range")
             bits_zh.append(f"库存/营收处于自身区间{row['inventory_to_revenue_range_pos']:.0%}")
         if row["inventory_falling_2q"] == 1:
@@ -223,13 +248,13 @@ def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> Strateg
             return f"Not selected: not in distress ({d_en})", f"未入选：未处于困境（{d_zh}）"
         i_en, i_zh = inventory_words(row)
         pe, pz = describe_prosperity(_prow(row), mm)
-        t_en = (f"turning rank {fmt_num(row['rank_turning'])} ({pe})" if not pd.isna(row["rank_turning"])
+        t_en = (f"turning rank {fmt_num(row['rank_turning'])} ({pe})" if not _isnan(row["rank_turning"])
                 else f"turning n/a ({pe})")
-        t_zh = (f"拐点排名{fmt_num(row['rank_turning'])}（{pz}）" if not pd.isna(row["rank_turning"])
+        t_zh = (f"拐点排名{fmt_num(row['rank_turning'])}（{pz}）" if not _isnan(row["rank_turning"])
                 else f"拐点缺失（{pz}）")
         body_en = f"distress rank {fmt_num(row['rank_distress'])} ({d_en}); {i_en}; {t_en}"
         body_zh = f"困境排名{fmt_num(row['rank_distress'])}（{d_zh}）；{i_zh}；{t_zh}"
-        if pd.isna(row["composite"]):
+        if _isnan(row["composite"]):
             return f"Not selected: in distress but no leg has data; {body_en}", f"未入选：处于困境但无可用指标；{body_zh}"
         pos = position[code]
         if row["selected"]:
@@ -245,32 +270,34 @@ def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> Strateg
     missing: list[MissingInput] = [MissingInput(CONSENSUS_MISSING[0], tuple(codes),
                                                 "no analyst consensus history in this dataset; the "
                                                 "turning leg uses earnings-growth acceleration only")]
-    no_inv = tuple(df.index[df["rank_inventory"].isna()])
+    def lacking(mask: np.ndarray) -> tuple[str, ...]:
+        return tuple(c for c, m in zip(codes, mask.tolist()) if m)
+
+    no_inv = lacking(np.isnan(cols["rank_inventory"]))
     if no_inv:
-        fund = panel.fundamentals
-        n_inv = int(fund["inventories"].notna().sum()) if "inventories" in fund.columns else 0
+        n_inv = _visible_inventories(panel)
         missing.append(MissingInput(
             "inventory", no_inv,
             f"no quarter with >= {mm} members reporting inventories in both it and the same quarter "
-            f"a year earlier ({n_inv} of {len(fund)} visible reports carry inventories; the embedded "
+            f"a year earlier ({n_inv} of {len(panel.fundamentals)} visible reports carry inventories; the embedded "
             "data have them for 2025 only); the model runs on the distress and turning legs; "
             "inventory is never filled in"))
-    part_inv = tuple(df.index[df["rank_inventory"].notna() & df["inventory_to_revenue_range_pos"].isna()])
+    part_inv = lacking(~np.isnan(cols["rank_inventory"]) & np.isnan(range_pos))
     if part_inv:
         missing.append(MissingInput(
             "inventory_to_revenue_range", part_inv,
             f"fewer than {int(p['min_range_quarters'])} quarters of inventory/revenue history; "
             "inventory pressure = mean of the other inventory ranks"))
-    no_dd = tuple(df.index[df["drawdown"].isna()])
+    no_dd = lacking(np.isnan(cols["drawdown"]))
     if no_dd:
         missing.append(MissingInput("drawdown", no_dd, f"fewer than {int(p['drawdown_min_days'])} closes "
                                     "in the 3-year window; distress from earnings growth only"))
-    no_g = tuple(df.index[df["negative_growth_quarters"].isna()])
+    no_g = lacking(np.isnan(neg))
     if no_g:
         missing.append(MissingInput("earnings_growth", no_g,
                                     "no quarter with enough reporting members; distress from drawdown "
                                     "only, turning leg missing"))
-    no_acc = tuple(df.index[df["rank_turning"].isna() & df["negative_growth_quarters"].notna()])
+    no_acc = lacking(np.isnan(cols["rank_turning"]) & ~np.isnan(neg))
     if no_acc:
         missing.append(MissingInput("prosperity_accel", no_acc,
                                     "previous quarter's growth not computable; turning leg missing, "
@@ -300,7 +327,7 @@ def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> Strateg
                    "prosperity_growth", "prosperity_accel", "prosperity_members",
                    "prosperity_classified", "prosperity_coverage", "legs"]
     return assemble(
-        "inventory_reversal", panel, df, factor_cols=factor_cols,
+        "inventory_reversal", panel, cols, factor_cols=factor_cols,
         rank_cols={"drawdown": "rank_drawdown", "negative_growth": "rank_negative_growth",
                    "distress": "rank_distress", "inventory": "rank_inventory",
                    "turning": "rank_turning"},
@@ -308,4 +335,5 @@ def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> Strateg
         composite="composite", reasons=reasons, missing=missing,
         params={**p, "prosperity": pp}, notes=notes, secondary="rank_turning",
         extras={"benchmarks": ("equal_weight_industries", panel.universe.benchmark_price)},
+        records=records,
     )

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from allocator.panel import MarketPanel
-from strategies.base import IndustryScore, MissingInput, StrategyResult
-from strategies.factors import compound, cross_rank
+from strategies.base import IndustryScore, MissingInput, StrategyResult, clean_numbers
+from strategies.factors import order_best_first, rank_array
+from strategies.history import causal_values, column_mean, industry_values, trailing
 from strategies.registry import register, run
 
 NAME = "momentum_monitor"
@@ -67,6 +68,31 @@ def _label(pos: int, n: int, p: Mapping[str, Any]) -> str:
     return "neutral"
 
 
+def _daily_returns(root: MarketPanel) -> np.ndarray:
+    """Dates x industries daily returns as :meth:`MarketPanel.returns` computes them (causal: a
+    row uses its own and earlier closes)."""
+    return root.returns(root.universe.codes).to_numpy(dtype=float)
+
+
+def compound_last(returns: np.ndarray, window: int) -> np.ndarray:
+    """:func:`strategies.factors.compound` on a dates x codes array: the geometric compounding of
+    the last ``window`` rows per column (in date order, as pandas multiplies), NaN if any is
+    missing or fewer rows exist."""
+    tail = returns[-window:]
+    if len(tail) < window:
+        return np.full(returns.shape[1], np.nan)
+    out = np.prod(1.0 + tail, axis=0) - 1.0
+    out[np.isnan(tail).any(axis=0)] = np.nan
+    return out
+
+
+def average_turnover(panel: MarketPanel, window: int) -> np.ndarray:
+    """Mean daily amount over the last ``window`` days per industry; NaN unless all are known."""
+    amount = trailing(industry_values(panel, "amount"), window)
+    mean, count = column_mean(amount)  # as amount.mean() on the frame
+    return np.where((count >= window) & (len(amount) >= window), mean, np.nan)
+
+
 @register(NAME, "Momentum monitor: score 0.5 r5 + 0.3 r20 + 0.2 r60; BUY top 5 with 20-day turnover "
                 "> 10 bn CNY; book = weekly top 3 equal weight", allocates=True)
 def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
@@ -75,31 +101,32 @@ def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyR
     asof = panel.last_date
     universe = panel.universe
     codes = universe.codes
-    by_code = universe.by_code()
-    rets = panel.returns(codes)
-    r = {w: compound(rets, w) for w in windows}
-    score = sum(wt * r[w] for w, wt in zip(windows, sw))
-    ranks = {f"r{w}": cross_rank(r[w]) for w in windows}
-    ranks["score"] = cross_rank(score)
-
+    rets = causal_values(panel, "industry_returns", _daily_returns)
+    r_arr = {w: compound_last(rets, w) for w in windows}
+    score_arr = sum(wt * r_arr[w] for w, wt in zip(windows, sw))
+    rank_arr = {f"r{w}": rank_array(r_arr[w]) for w in windows}
+    rank_arr["score"] = rank_array(score_arr)
     tw = int(p["turnover_window"])
-    amount = panel.industry("amount").iloc[-tw:]
-    amt = amount.mean().where((amount.count() >= tw) & (len(amount) >= tw))
+    amt = clean_numbers(average_turnover(panel, tw))
     thr = float(p["buy_turnover_cny"])
+    # Plain Python floats (None: missing) for the per-industry loop.
+    r = {w: clean_numbers(v) for w, v in r_arr.items()}
+    score = clean_numbers(score_arr)
+    ranks = {k: clean_numbers(v) for k, v in rank_arr.items()}
 
-    pos_of = {c: i for i, c in enumerate(codes)}
-    valid = sorted((c for c in codes if not np.isnan(score[c])), key=lambda c: (-score[c], pos_of[c]))
-    invalid = [c for c in codes if np.isnan(score[c])]
+    valid = [j for j in order_best_first(score_arr).tolist() if score[j] is not None]
+    invalid = [j for j in range(len(codes)) if score[j] is None]
     n = len(valid)
     held = set(valid[: int(p["weekly_holdings"])])
     weight = 1.0 / len(held) if held else 0.0
 
+    bn = thr / 1e9
     industries = []
-    for i, c in enumerate(valid + invalid):
-        ind = by_code[c]
-        a = amt[c]
-        known = not np.isnan(a)
-        if c in invalid:
+    for i, j in enumerate(valid + invalid):
+        ind = universe.industries[j]
+        a = amt[j]
+        known = a is not None
+        if i >= n:
             label, action = "unranked", NO_DATA
         else:
             label = _label(i + 1, n, p)
@@ -109,9 +136,9 @@ def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyR
                 action = SELL
             else:
                 action = HOLD
-        rt = ", ".join(f"{w}d {_pct(r[w][c])}" for w in windows)
-        rt_zh = "，".join(f"{w}日 {_pct(r[w][c])}" for w in windows)
-        bn = thr / 1e9
+        pcts = [_pct(r[w][j]) for w in windows]
+        rt = ", ".join(f"{w}d {x}" for w, x in zip(windows, pcts))
+        rt_zh = "，".join(f"{w}日 {x}" for w, x in zip(windows, pcts))
         if known:
             t_en = f"{tw}-day avg turnover {a / 1e9:.1f} bn CNY"
             t_zh = f"{tw}日日均成交额 {a / 1e8:.0f} 亿元"
@@ -121,8 +148,9 @@ def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyR
             en = f"{rt}: not enough daily returns for a score; not ranked"
             zh = f"{rt_zh}：日收益不足，无法计分，未排名"
         else:
-            head_en = f"{rt}; score {_pct(score[c], 2)} (rank {i + 1}/{n}): {label}"
-            head_zh = f"{rt_zh}；得分 {_pct(score[c], 2)}（第{i + 1}/{n}名）：{LABEL_ZH[label]}"
+            sc = _pct(score[j], 2)
+            head_en = f"{rt}; score {sc} (rank {i + 1}/{n}): {label}"
+            head_zh = f"{rt_zh}；得分 {sc}（第{i + 1}/{n}名）：{LABEL_ZH[label]}"
             if action == BUY:
                 tail_en = f"{t_en} > {bn:.0f} bn, price and volume agree: BUY"
                 tail_zh = f"{t_zh} > {thr / 1e8:.0f} 亿元，量价配合：买入"
@@ -136,27 +164,28 @@ def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyR
                 tail_en = f"{t_en}: {action}"
                 tail_zh = f"{t_zh}：{ACTION_ZH[action]}"
             en, zh = f"{head_en}; {tail_en}", f"{head_zh}；{tail_zh}"
-        if c in held:
+        if j in held:
             en += f"; in the weekly top {len(held)}"
             zh += f"；入选周度前{len(held)}"
-        factors = {f"r{w}": r[w][c] for w in windows}
-        factors.update({"score": score[c], "amount_avg": a})
-        industries.append(IndustryScore(
-            code=c, name=ind.name, name_en=ind.name_en, factors=factors, ranks={k: v[c] for k, v in ranks.items()},
-            composite=score[c], selected=c in held, weight=weight if c in held else 0.0,
+        factors = {f"r{w}": r[w][j] for w in windows}
+        factors.update({"score": score[j], "amount_avg": a})
+        industries.append(IndustryScore.from_clean(
+            code=ind.index_code, name=ind.name, name_en=ind.name_en, factors=factors,
+            ranks={k: v[j] for k, v in ranks.items()},
+            composite=score[j], selected=j in held, weight=weight if j in held else 0.0,
             reason_zh=zh, reason_en=en,
             labels={"label": label, "action": action, "turnover": "known" if known else "unknown"},
         ))
 
     missing = []
-    no_amt = tuple(c for c in codes if np.isnan(amt[c]))
+    no_amt = tuple(c for c, a in zip(codes, amt) if a is None)
     if no_amt:
         missing.append(MissingInput(
             "amount", no_amt,
             f"{tw}-day average turnover unknown (SW industry amount exists from 2020 only): no BUY is "
             "given; a top-5 industry shows HOLD/WATCH (turnover unknown)"))
     for w in windows:
-        gone = tuple(c for c in codes if np.isnan(r[w][c]))
+        gone = tuple(c for c, x in zip(codes, r[w]) if x is None)
         if gone:
             missing.append(MissingInput(f"r{w}", gone, f"fewer than {w} daily returns: no score, not ranked"))
     notes = [

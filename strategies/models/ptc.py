@@ -33,29 +33,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from allocator.panel import MarketPanel
-from strategies.base import IndustryScore, MissingInput, StrategyResult
+from strategies.base import IndustryScore, MissingInput, StrategyResult, clean_numbers
 from strategies.crowding import (
     COMPONENTS,
-    crowding_missing,
+    crowding_figures,
+    crowding_missing_arrays,
     crowding_params,
-    crowding_score,
-    crowding_table,
     describe_components,
-    tail_field,
 )
-from strategies.factors import cross_rank, robust_momentum
+from strategies.factors import mean_available, rank_array
+from strategies.history import industry_values
 from strategies.prosperity import (
     describe_prosperity,
     fmt_num,
     panel_asof,
     prosperity_params,
-    prosperity_scores,
+    prosperity_score_arrays,
     prosperity_table,
 )
 from strategies.registry import params_for, register
@@ -65,6 +65,9 @@ EPS = 1e-9  # tolerance for rank thresholds ("top third" includes a rank of exac
 CONSENSUS_MISSING = ("analyst_consensus",
                      "no analyst consensus history in this dataset; prosperity uses reported "
                      "earnings only (forecast-revision and forward-growth ranks not used)")
+
+# Per-industry figures: name -> array in universe order (numbers float, labels object).
+Columns = dict[str, np.ndarray]
 
 
 # -- shared pieces ------------------------------------------------------------------------------
@@ -78,64 +81,117 @@ def capped_weights(scores: pd.Series, cap: float) -> pd.Series:
     ``1 / cap`` names the weights sum to ``n * cap < 1`` (the rest is cash). Non-positive or
     missing scores get 0.
     """
-    out = pd.Series(0.0, index=scores.index, dtype=float)
-    s = scores[scores > 0].astype(float)
-    if s.empty or cap <= 0:
+    return pd.Series(capped_weight_array(scores.to_numpy(dtype=float, na_value=np.nan), cap),
+                     index=scores.index, dtype=float)
+
+
+def capped_weight_array(scores: np.ndarray, cap: float) -> np.ndarray:
+    """:func:`capped_weights` on an array (the same arithmetic, in the same order)."""
+    out = np.zeros(len(scores))
+    with np.errstate(invalid="ignore"):
+        free = np.flatnonzero(scores > 0)
+    if not len(free) or cap <= 0:
         return out
     if cap >= 1.0:
-        out[s.index] = s / s.sum()
+        s = scores[free]
+        out[free] = s / s.sum()
         return out
-    free = list(s.index)
     remaining = 1.0
-    while free:
-        alloc = s[free] / s[free].sum() * remaining
-        over = alloc[alloc > cap]
-        if over.empty:
+    while len(free):
+        s = scores[free]
+        alloc = s / s.sum() * remaining
+        over = alloc > cap
+        if not over.any():
             out[free] = alloc
             break
-        out[over.index] = cap
-        free = [c for c in free if c not in over.index]
+        out[free[over]] = cap
+        free = free[~over]
         remaining = 1.0 - cap * int((out >= cap).sum())
         if remaining <= 0:
             break
     return out
 
 
-def trend_table(panel: MarketPanel, windows: Sequence[int]) -> pd.DataFrame:
-    """``trend`` (robust blend of the windows' log returns, z-scored across industries) and the
-    raw ``logret_<w>`` per industry (memoised per cut)."""
+def _mean(values: np.ndarray) -> float:
+    """``Series.mean()`` of values without gaps (numpy's pairwise sum, as pandas)."""
+    return values.sum() / float(len(values))
+
+
+def _std(values: np.ndarray) -> float:
+    """``Series.std(ddof=1)`` of values without gaps (pandas' two-pass variance)."""
+    n = float(len(values))
+    avg = values.sum() / n
+    return float(np.sqrt(((avg - values) ** 2).sum() / (n - 1.0)))
+
+
+def _winsorized_zscore(values: np.ndarray, z: float = 3.0) -> np.ndarray:
+    """:func:`strategies.factors.cross_zscore` of :func:`strategies.factors.winsorize` on an array."""
+    valid = values[~np.isnan(values)]
+    if len(valid) >= 3:
+        mu, sd = _mean(valid), _std(valid)
+        lo, hi = mu - z * sd, mu + z * sd
+        values = np.where(values < lo, lo, np.where(values > hi, hi, values))
+        valid = values[~np.isnan(values)]
+    sd = _std(valid) if len(valid) > 1 else 0.0
+    if not sd or np.isnan(sd):
+        return np.where(np.isnan(values), np.nan, 0.0)
+    return (values - _mean(valid)) / sd
+
+
+def trend_figures(panel: MarketPanel, windows: Sequence[int]) -> Columns:
+    """``trend`` (robust blend of the windows' log returns, z-scored across industries, see
+    :func:`strategies.factors.robust_momentum`) and the raw ``logret_<w>`` (memoised per cut)."""
     windows = tuple(int(w) for w in windows)
 
-    def compute() -> pd.DataFrame:
-        close = tail_field(panel, "close", max(windows) + 1)
-        blend, raw = robust_momentum(close, windows)
-        out = pd.DataFrame({k: v for k, v in raw.items()})
-        out["trend"] = blend
-        return out.reindex(pd.Index(panel.universe.codes, dtype=object))
+    def compute() -> Columns:
+        close = industry_values(panel, "close")
+        out: Columns = {}
+        for w in windows:
+            out[f"logret_{w}"] = (np.log(close[-1] / close[-1 - w]) if len(close) > w
+                                  else np.full(close.shape[1], np.nan))
+        out["trend"] = mean_available([_winsorized_zscore(out[f"logret_{w}"]) for w in windows])
+        return out
 
     return panel.cached(("trend", panel_asof(panel), len(panel.dates), windows), compute)
 
 
+def trend_table(panel: MarketPanel, windows: Sequence[int]) -> pd.DataFrame:
+    """:func:`trend_figures` as a frame indexed by industry."""
+    return pd.DataFrame(trend_figures(panel, windows), index=pd.Index(panel.universe.codes, dtype=object))
+
+
+def crowding_score_arrays(figures: Mapping[str, np.ndarray], components: Sequence[str],
+                          partial: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`strategies.crowding.crowding_score` on :func:`crowding_figures`: (crowding, count)."""
+    pct = [figures[f"{c}_pct"] for c in components]
+    count = sum((~np.isnan(x)).astype(float) for x in pct) if pct else np.zeros(0)
+    score = mean_available(pct)
+    if not partial:
+        score = np.where(count == len(pct), score, np.nan)
+    return np.where(count > 0, score, np.nan), count
+
+
 @dataclass(frozen=True)
 class Base:
-    """The per-industry frame and what it was built from."""
+    """The per-industry figures (``columns``, universe order) and what they were built from."""
 
-    df: pd.DataFrame
+    columns: Columns
     table: Any  # ProsperityTable
-    crowding: pd.DataFrame  # crowding_table output
+    crowding: Mapping[str, np.ndarray]  # crowding_figures output
     comps: tuple[str, ...]  # crowding components used
+    codes: list[str]
 
 
 def base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping[str, Any],
                windows: Sequence[int], crowding_components: Sequence[str] | None = None,
                trend_key: str = "trend") -> Base:
-    """One row per industry with every prosperity, trend and crowding figure and rank.
+    """One entry per industry with every prosperity, trend and crowding figure and rank.
 
     Columns: ``prosperity_*`` factors, ``trend`` (or ``trend_key``) and ``logret_<w>``, crowding
     figures ``crowding*``, ranks ``rank_prosperity_growth``, ``rank_prosperity_accel``,
     ``rank_prosperity``, ``rank_<trend_key>``, ``rank_low_crowding``, labels ``prosperity_quarter``,
-    ``prosperity_profit_field``, ``_crowding_components_list``. The frame is a fresh copy the
-    caller may extend; the computation is memoised per cut and parameters.
+    ``prosperity_profit_field``, ``_crowding_components_list``. The columns mapping is a fresh
+    copy the caller may extend; the computation is memoised per cut and parameters.
     """
     windows = tuple(int(w) for w in windows)
     comps = tuple(crowding_components if crowding_components is not None else cparams["components"])
@@ -144,74 +200,77 @@ def base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping[
            tuple(sorted((k, repr(v)) for k, v in pparams.items())),
            tuple(sorted((k, repr(v)) for k, v in cparams.items())))
     base = panel.cached(key, lambda: _base_frame(panel, pparams, cparams, windows, comps, trend_key))
-    return Base(base.df.copy(), base.table, base.crowding, base.comps)
+    return Base(dict(base.columns), base.table, base.crowding, base.comps, base.codes)
 
 
 def _base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping[str, Any],
                 windows: tuple[int, ...], comps: tuple[str, ...], trend_key: str) -> Base:
     codes = list(panel.universe.codes)
-    index = pd.Index(codes, dtype=object)
     table = prosperity_table(panel, pparams)
-    cur = table.current.reindex(index)
-    ps = prosperity_scores(table).reindex(index)
-    cols: dict[str, Any] = {}
+    cur = table.figures
+    ps = prosperity_score_arrays(table)
+    cols: Columns = {}
     for src, dst in (("growth", "prosperity_growth"), ("growth_prev", "prosperity_growth_prev"),
                      ("accel", "prosperity_accel"), ("members", "prosperity_members"),
                      ("classified", "prosperity_classified"), ("coverage", "prosperity_coverage")):
-        cols[dst] = cur[src].to_numpy(dtype=float)
-    cols["prosperity"] = ps["prosperity"].to_numpy(dtype=float)
-    cols["rank_prosperity_growth"] = ps["rank_growth"].to_numpy(dtype=float)
-    cols["rank_prosperity_accel"] = ps["rank_accel"].to_numpy(dtype=float)
-    cols["rank_prosperity"] = ps["rank_prosperity"].to_numpy(dtype=float)
-    cols["prosperity_quarter"] = cur["quarter"].to_numpy(dtype=object)
-    cols["prosperity_profit_field"] = cur["profit_field"].to_numpy(dtype=object)
+        cols[dst] = cur[src]
+    cols["prosperity"] = ps["prosperity"]
+    cols["rank_prosperity_growth"] = ps["rank_growth"]
+    cols["rank_prosperity_accel"] = ps["rank_accel"]
+    cols["rank_prosperity"] = ps["rank_prosperity"]
+    cols["prosperity_quarter"] = cur["quarter"]
+    cols["prosperity_profit_field"] = cur["profit_field"]
 
-    tt = trend_table(panel, windows).reindex(index)
+    tt = trend_figures(panel, windows)
     for w in windows:
-        cols[f"logret_{w}"] = tt[f"logret_{w}"].to_numpy(dtype=float)
-    cols[trend_key] = tt["trend"].to_numpy(dtype=float)
-    cols[f"rank_{trend_key}"] = cross_rank(tt["trend"].astype(float)).to_numpy(dtype=float)
+        cols[f"logret_{w}"] = tt[f"logret_{w}"]
+    cols[trend_key] = tt["trend"]
+    cols[f"rank_{trend_key}"] = rank_array(tt["trend"])
 
-    ct = crowding_table(panel, cparams).reindex(index)
-    cs = crowding_score(ct, comps, bool(cparams["partial"]))
-    cols["crowding"] = cs["crowding"].to_numpy(dtype=float)
-    cols["crowding_components"] = cs["crowding_components"].to_numpy(dtype=float)
+    ct = crowding_figures(panel, cparams)
+    crowding, count = crowding_score_arrays(ct, comps, bool(cparams["partial"]))
+    cols["crowding"] = crowding
+    cols["crowding_components"] = count
     for c in comps:
-        cols[f"crowding_{c}"] = ct[c].to_numpy(dtype=float)
-        cols[f"crowding_{c}_pct"] = ct[f"{c}_pct"].to_numpy(dtype=float)
-    cols["rank_low_crowding"] = cross_rank(cs["crowding"], higher_is_better=False).to_numpy(dtype=float)
-    cols["_crowding_components_list"] = [list(comps)] * len(codes)
-    return Base(pd.DataFrame(cols, index=index), table, ct, comps)
+        cols[f"crowding_{c}"] = ct[c]
+        cols[f"crowding_{c}_pct"] = ct[f"{c}_pct"]
+    cols["rank_low_crowding"] = rank_array(crowding, higher_is_better=False)
+    cols["_crowding_components_list"] = [list(comps)] * len(codes)  # type: ignore[assignment]
+    return Base(cols, table, ct, comps, codes)
+
+
+def _codes_where(codes: Sequence[str], mask: np.ndarray) -> tuple[str, ...]:
+    return tuple(c for c, m in zip(codes, mask.tolist()) if m)
 
 
 def common_missing(base: Base, cparams: Mapping[str, Any], windows: Sequence[int], *,
                    prosperity_use: str, crowding_use: str, trend_use: str,
                    trend_key: str = "trend") -> list[MissingInput]:
     """Missing-input records shared by the prosperity/trend/crowding models."""
-    df, table = base.df, base.table
-    out: list[MissingInput] = [MissingInput(CONSENSUS_MISSING[0], tuple(df.index), CONSENSUS_MISSING[1])]
+    cols, table, codes = base.columns, base.table, base.codes
+    out: list[MissingInput] = [MissingInput(CONSENSUS_MISSING[0], tuple(codes), CONSENSUS_MISSING[1])]
     mm = int(table.params["min_members"])
-    no_growth = tuple(df.index[df["prosperity_growth"].isna()])
+    no_growth = _codes_where(codes, np.isnan(cols["prosperity_growth"]))
     if no_growth:
         out.append(MissingInput(
             "prosperity", no_growth,
             f"no quarter with >= {mm} members reporting both it and the same quarter a year earlier "
             f"(and >= {table.params['min_coverage']:.0%} of the previous quarter's); {prosperity_use}"))
-    no_accel = tuple(df.index[df["prosperity_growth"].notna() & df["prosperity_accel"].isna()])
+    no_accel = _codes_where(codes, ~np.isnan(cols["prosperity_growth"]) & np.isnan(cols["prosperity_accel"]))
     if no_accel:
         out.append(MissingInput("prosperity_accel", no_accel,
                                 "previous quarter's growth not computable; prosperity = growth rank only"))
     for w in windows:
-        miss = tuple(df.index[df[f"logret_{int(w)}"].isna() & df[trend_key].notna()])
+        miss = _codes_where(codes, np.isnan(cols[f"logret_{int(w)}"]) & ~np.isnan(cols[trend_key]))
         if miss:
             out.append(MissingInput(f"logret_{int(w)}", miss,
                                     f"fewer than {int(w) + 1} closes; {trend_key} = mean of the "
                                     "other windows' z-scores"))
-    no_trend = tuple(df.index[df[trend_key].isna()])
+    no_trend = _codes_where(codes, np.isnan(cols[trend_key]))
     if no_trend:
         out.append(MissingInput(trend_key, no_trend, f"no price history for any window; {trend_use}"))
-    out.extend(crowding_missing(base.crowding, base.comps, bool(cparams["partial"]),
-                                model_use=crowding_use))
+    out.extend(crowding_missing_arrays(base.crowding, codes, base.comps, bool(cparams["partial"]),
+                                       model_use=crowding_use))
     return out
 
 
@@ -219,61 +278,93 @@ def crowding_words(row: Mapping[str, Any]) -> tuple[str, str]:
     """``0.42`` or ``0.42 (volatility only)`` when some components were missing."""
     comps = row.get("_crowding_components_list") or list(COMPONENTS)
     value = fmt_num(row.get("crowding"))
-    used = [c for c in comps if not pd.isna(row.get(f"crowding_{c}_pct", np.nan))]
-    if pd.isna(row.get("crowding", np.nan)) or len(used) == len(comps):
+    used = [c for c in comps if not _isnan(row.get(f"crowding_{c}_pct", np.nan))]
+    if _isnan(row.get("crowding", np.nan)) or len(used) == len(comps):
         return value, value
     sub = {f"{c}_pct": row.get(f"crowding_{c}_pct", np.nan) for c in comps}
     en, zh = describe_components(sub, comps)
     return f"{value} ({en} only)", f"{value}（仅{zh}）"
 
 
-def rows(df: pd.DataFrame, columns: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """``{code: {column: value}}`` with plain Python values (faster than ``to_dict("index")``)."""
-    cols = list(df.columns if columns is None else dict.fromkeys(columns))
-    values = [df[c].tolist() for c in cols]
-    return {code: dict(zip(cols, vals)) for code, vals in zip(df.index.tolist(), zip(*values))}
+def _plain(values: Any) -> list[Any]:
+    """A column as plain Python values: numbers as floats with None where missing (what
+    :class:`IndustryScore` stores), labels and flags as they are."""
+    if isinstance(values, np.ndarray):
+        return clean_numbers(values) if values.dtype.kind == "f" else values.tolist()
+    return list(values)
 
 
-def ranked_order(df: pd.DataFrame, composite: str, secondary: str | None = None) -> pd.Index:
+def rows(columns: Mapping[str, Any], codes: Sequence[str],
+         names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """``{code: {column: value}}`` with plain Python values (numbers: floats, None if missing)."""
+    cols = list(columns if names is None else dict.fromkeys(names))
+    values = [_plain(columns[c]) for c in cols]
+    return {code: dict(zip(cols, vals)) for code, vals in zip(codes, zip(*values))}
+
+
+def add_columns(columns: dict[str, Any], records: Mapping[str, dict[str, Any]], codes: Sequence[str],
+                extra: Mapping[str, np.ndarray]) -> None:
+    """Add ``extra`` to the columns and to each industry's record."""
+    columns.update(extra)
+    names = list(extra)
+    for code, values in zip(codes, zip(*(_plain(v) for v in extra.values()))):
+        records[code].update(zip(names, values))
+
+
+def ranked_order(columns: Mapping[str, np.ndarray], codes: Sequence[str], composite: str,
+                 secondary: str | None = None) -> list[str]:
     """Best first by ``composite`` (NaN last), then by ``secondary`` (NaN last), then by code."""
-    return df.assign(
-        _c=df[composite].fillna(-np.inf),
-        _s=df[secondary].fillna(-np.inf) if secondary else 0.0,
-        _code=df.index,
-    ).sort_values(["_c", "_s", "_code"], ascending=[False, False, True], kind="stable").index
+    c = np.asarray(columns[composite], dtype=float)
+    s = np.asarray(columns[secondary], dtype=float) if secondary else np.zeros(len(codes))
+    keys = (_code_ranks(tuple(codes)), -np.where(np.isnan(s), -np.inf, s), -np.where(np.isnan(c), -np.inf, c))
+    return [codes[j] for j in np.lexsort(keys).tolist()]
 
 
-def top_equal_weight(composite: pd.Series, order: Sequence[str],
-                     holdings: int) -> tuple[pd.Series, pd.Series]:
+@lru_cache(maxsize=8)
+def _code_ranks(codes: tuple[str, ...]) -> np.ndarray:
+    """Each code's position in sorted order (the last tie-break of :func:`ranked_order`)."""
+    ranks = np.empty(len(codes), dtype=np.int64)
+    ranks[sorted(range(len(codes)), key=codes.__getitem__)] = np.arange(len(codes))
+    return ranks
+
+
+def top_equal_weight(composite: np.ndarray, codes: Sequence[str], order: Sequence[str],
+                     holdings: int) -> tuple[np.ndarray, np.ndarray]:
     """Select the first ``holdings`` industries of ``order`` that have a composite; equal weight.
 
-    Returns (selected flags, weights); fewer than ``holdings`` candidates share 100% equally.
+    Returns (selected flags, weights) in ``codes`` order; fewer than ``holdings`` candidates share
+    100% equally.
     """
-    ranked = [c for c in order if not pd.isna(composite[c])][: max(int(holdings), 0)]
-    selected = pd.Series(False, index=composite.index)
-    weight = pd.Series(0.0, index=composite.index)
+    position = {c: j for j, c in enumerate(codes)}
+    ranked = [position[c] for c in order if not np.isnan(composite[position[c]])][: max(int(holdings), 0)]
+    selected = np.zeros(len(codes), dtype=bool)
+    weight = np.zeros(len(codes))
     if ranked:
         selected[ranked] = True
         weight[ranked] = 1.0 / len(ranked)
     return selected, weight
 
 
-def assemble(strategy: str, panel: MarketPanel, df: pd.DataFrame, *, factor_cols: Sequence[str],
+def assemble(strategy: str, panel: MarketPanel, columns: Mapping[str, Any], *, factor_cols: Sequence[str],
              rank_cols: Mapping[str, str], label_cols: Sequence[str], composite: str,
              reasons: Callable[[str, Mapping[str, Any]], tuple[str, str]],
              missing: Sequence[MissingInput], params: Mapping[str, Any], notes: Sequence[str],
-             secondary: str | None = None, extras: Mapping[str, Any] | None = None) -> StrategyResult:
+             secondary: str | None = None, extras: Mapping[str, Any] | None = None,
+             records: Mapping[str, Mapping[str, Any]] | None = None) -> StrategyResult:
     """Build the immutable result: every industry, ranked by ``composite`` (best first, NaN last,
-    then by ``secondary``, then by code). ``df`` must hold ``selected`` and ``weight``."""
+    then by ``secondary``, then by code). ``columns`` must hold ``selected`` and ``weight``;
+    ``records`` (from :func:`rows`) may be passed when the caller already has them."""
     universe = panel.universe.by_code()
-    order = ranked_order(df, composite, secondary)
-    records = rows(df)
+    codes = list(panel.universe.codes)
+    order = ranked_order(columns, codes, composite, secondary)
+    if records is None:
+        records = rows(columns, codes)
     industries = []
     for code in order:
         row = records[code]
         en, zh = reasons(code, row)
         ind = universe[code]
-        industries.append(IndustryScore(
+        industries.append(IndustryScore.from_clean(
             code=code, name=ind.name, name_en=ind.name_en,
             factors={k: row[k] for k in factor_cols},
             ranks={k: row[v] for k, v in rank_cols.items()},
@@ -314,54 +405,64 @@ def _crowding_factor_cols(comps: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Book:
-    """One sub-strategy's decision per industry: selected, score, and why (en, zh)."""
+    """One sub-strategy's decision per industry (universe order): selected, score, and why."""
 
-    selected: pd.Series
-    score: pd.Series
+    selected: np.ndarray
+    score: np.ndarray
     why_en: dict[str, str]
     why_zh: dict[str, str]
 
 
 def _isnan(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and np.isnan(x))
+    return x is None or (isinstance(x, float) and x != x)
 
 
-def _aggressive(df: pd.DataFrame, p: Mapping[str, Any], mm: int) -> Book:
-    """Book A on the base frame: top third on prosperity and on trend, crowding veto > max."""
+def _at_least(values: np.ndarray, threshold: float) -> np.ndarray:
+    """``values >= threshold`` with missing values False (as pandas compares)."""
+    with np.errstate(invalid="ignore"):
+        return values >= threshold
+
+
+def _aggressive(cols: Columns, records: Mapping[str, Mapping[str, Any]], codes: Sequence[str],
+                p: Mapping[str, Any], mm: int) -> Book:
+    """Book A on the base columns: top third on prosperity and on trend, crowding veto > max."""
     top = 1.0 - float(p["top_fraction"]) - EPS
     max_c = float(p["max_crowding"])
-    rp, rt, cr = df["rank_prosperity"], df["rank_trend"], df["crowding"]
-    good_p = rp >= top
-    good_t = rt >= top
+    rp, rt, cr = cols["rank_prosperity"], cols["rank_trend"], cols["crowding"]
+    good_p = _at_least(rp, top)
+    good_t = _at_least(rt, top)
     candidate = good_p & good_t
-    crowded = cr > max_c
-    selected = (candidate & ~crowded).astype(bool)
-    score = (rp + rt).where(selected)
+    with np.errstate(invalid="ignore"):
+        crowded = cr > max_c
+    selected = candidate & ~crowded
+    score = np.where(selected, rp + rt, np.nan)
     thr = fmt_num(1.0 - float(p["top_fraction"]))
     en: dict[str, str] = {}
     zh: dict[str, str] = {}
-    for code, r in rows(df).items():
-        pr, tr, c = fmt_num(r["rank_prosperity"]), fmt_num(r["rank_trend"]), r["crowding"]
+    flags = zip(codes, good_p.tolist(), good_t.tolist(), candidate.tolist(), crowded.tolist())
+    for code, good_p_j, good_t_j, candidate_j, crowded_j in flags:
+        r = records[code]
         if _isnan(r["rank_trend"]):
             en[code], zh[code] = "trend unavailable (too little price history)", "趋势缺失（价格历史不足）"
             continue
+        pr, tr, c = fmt_num(r["rank_prosperity"]), fmt_num(r["rank_trend"]), r["crowding"]
         pe, pz = describe_prosperity(_prow(r), mm)
         if _isnan(r["rank_prosperity"]):
             en[code], zh[code] = f"prosperity unavailable: {pe}", f"景气度缺失：{pz}"
-        elif not candidate[code]:
-            fails_en = [f"prosperity rank {pr}"] if not good_p[code] else []
-            fails_zh = [f"景气度排名{pr}"] if not good_p[code] else []
-            if not good_t[code]:
+        elif not candidate_j:
+            fails_en = [f"prosperity rank {pr}"] if not good_p_j else []
+            fails_zh = [f"景气度排名{pr}"] if not good_p_j else []
+            if not good_t_j:
                 fails_en.append(f"trend rank {tr}")
                 fails_zh.append(f"趋势排名{tr}")
-            ctx_en = (f" (trend rank {tr})" if good_t[code]
-                      else f" (prosperity rank {pr})" if good_p[code] else "")
-            ctx_zh = f"（趋势排名{tr}）" if good_t[code] else f"（景气度排名{pr}）" if good_p[code] else ""
+            ctx_en = (f" (trend rank {tr})" if good_t_j
+                      else f" (prosperity rank {pr})" if good_p_j else "")
+            ctx_zh = f"（趋势排名{tr}）" if good_t_j else f"（景气度排名{pr}）" if good_p_j else ""
             en[code] = " and ".join(fails_en) + f" below the top third ({thr}){ctx_en}"
             zh[code] = "、".join(fails_zh) + f"未进入前三分之一（{thr}）{ctx_zh}"
         else:
             cw_en, cw_zh = crowding_words(r)
-            if crowded[code]:
+            if crowded_j:
                 en[code] = (f"dropped for crowding {cw_en} > {max_c:.2f} (prosperity rank {pr}, "
                             f"trend rank {tr})")
                 zh[code] = f"因拥挤度{cw_zh}高于{max_c:.2f}剔除（景气度排名{pr}，趋势排名{tr}）"
@@ -374,29 +475,32 @@ def _aggressive(df: pd.DataFrame, p: Mapping[str, Any], mm: int) -> Book:
     return Book(selected, score, en, zh)
 
 
-def _steady(df: pd.DataFrame, p: Mapping[str, Any], mm: int) -> Book:
-    """Book B on the base frame: top third on trend, crowding below max, bottom-third
+def _steady(cols: Columns, records: Mapping[str, Mapping[str, Any]], codes: Sequence[str],
+            p: Mapping[str, Any], mm: int) -> Book:
+    """Book B on the base columns: top third on trend, crowding below max, bottom-third
     prosperity veto."""
     top = 1.0 - float(p["top_fraction"]) - EPS
     bottom = float(p["bottom_fraction"]) + EPS
     max_c = float(p["max_crowding"])
-    rp, rt, cr = df["rank_prosperity"], df["rank_trend"], df["crowding"]
-    good_t = rt >= top
-    cool = cr < max_c
+    rp, rt, cr = cols["rank_prosperity"], cols["rank_trend"], cols["crowding"]
+    good_t = _at_least(rt, top)
+    with np.errstate(invalid="ignore"):
+        cool = cr < max_c
+        weak_p = rp <= bottom
     candidate = good_t & cool
-    weak_p = rp <= bottom
-    selected = (candidate & ~weak_p).astype(bool)
-    score = (rt + (1.0 - cr)).where(selected)
+    selected = candidate & ~weak_p
+    score = np.where(selected, rt + (1.0 - cr), np.nan)
     thr = fmt_num(1.0 - float(p["top_fraction"]))
     bthr = fmt_num(float(p["bottom_fraction"]))
     en: dict[str, str] = {}
     zh: dict[str, str] = {}
-    for code, r in rows(df).items():
-        pr, tr = fmt_num(r["rank_prosperity"]), fmt_num(r["rank_trend"])
+    for code, good_t_j, cool_j, weak_p_j in zip(codes, good_t.tolist(), cool.tolist(), weak_p.tolist()):
+        r = records[code]
         if _isnan(r["rank_trend"]):
             en[code], zh[code] = "trend unavailable (too little price history)", "趋势缺失（价格历史不足）"
             continue
-        if not good_t[code]:
+        pr, tr = fmt_num(r["rank_prosperity"]), fmt_num(r["rank_trend"])
+        if not good_t_j:
             en[code] = f"trend rank {tr} below the top third ({thr})"
             zh[code] = f"趋势排名{tr}未进入前三分之一（{thr}）"
             continue
@@ -404,10 +508,10 @@ def _steady(df: pd.DataFrame, p: Mapping[str, Any], mm: int) -> Book:
         if _isnan(r["crowding"]):
             en[code] = f"trend rank {tr} but crowding unknown, cannot show it below {max_c:.2f}"
             zh[code] = f"趋势排名{tr}，但拥挤度未知，无法确认低于{max_c:.2f}"
-        elif not cool[code]:
+        elif not cool_j:
             en[code] = f"trend rank {tr} but crowding {cw_en} not below {max_c:.2f}"
             zh[code] = f"趋势排名{tr}，但拥挤度{cw_zh}不低于{max_c:.2f}"
-        elif weak_p[code]:
+        elif weak_p_j:
             en[code] = (f"dropped for prosperity rank {pr} in the bottom third ({bthr}) (trend rank "
                         f"{tr}, crowding {cw_en})")
             zh[code] = f"因景气度排名{pr}处于后三分之一（{bthr}）剔除（趋势排名{tr}，拥挤度{cw_zh}）"
@@ -455,15 +559,16 @@ def _run_single(name: str, panel: MarketPanel, params: Mapping[str, Any]) -> Str
     pp, cp = _factor_params(params)
     windows = p["trend_windows"]
     base = base_frame(panel, pp, cp, windows)
-    df, table = base.df, base.table
+    cols, table, codes = base.columns, base.table, base.codes
     mm = int(pp["min_members"])
-    book = _aggressive(df, p, mm) if name == "ptc_aggressive" else _steady(df, p, mm)
+    records = rows(cols, codes)
+    book = (_aggressive if name == "ptc_aggressive" else _steady)(cols, records, codes, p, mm)
     cap = float(p["max_weight"])
-    df["score"] = book.score
-    df["selected"] = book.selected
-    df["weight"] = capped_weights(df["score"].where(df["selected"]), cap)
-    df["composite"] = df["rank_prosperity"] + df["rank_trend"] if name == "ptc_aggressive" else (
-        df["rank_trend"] + (1.0 - df["crowding"]))
+    weight = capped_weight_array(np.where(book.selected, book.score, np.nan), cap)
+    composite = (cols["rank_prosperity"] + cols["rank_trend"] if name == "ptc_aggressive"
+                 else cols["rank_trend"] + (1.0 - cols["crowding"]))
+    add_columns(cols, records, codes,
+                {"score": book.score, "selected": book.selected, "weight": weight, "composite": composite})
 
     def reasons(code: str, row: Mapping[str, Any]) -> tuple[str, str]:
         why_en, why_zh = book.why_en[code], book.why_zh[code]
@@ -484,7 +589,8 @@ def _run_single(name: str, panel: MarketPanel, params: Mapping[str, Any]) -> Str
                         "cannot meet B's crowding requirement; not a candidate")
     missing = common_missing(base, cp, windows, prosperity_use=p_use, crowding_use=c_use,
                              trend_use="not a candidate")
-    n_sel = int(df["selected"].sum())
+    n_sel = int(book.selected.sum())
+    invested = float(weight.sum())
     notes = [f"Weights proportional to score within the book (score = "
              + ("prosperity rank + trend rank" if name == "ptc_aggressive" else "trend rank + (1 - crowding)")
              + ("" if cap >= 1 else f"), capped at {cap:.0%} with the excess redistributed") + ")"
@@ -493,16 +599,16 @@ def _run_single(name: str, panel: MarketPanel, params: Mapping[str, Any]) -> Str
              "not to its cross-sectional rank."]
     if n_sel == 0:
         notes.append("No industry passed the filters: the book is 100% cash.")
-    elif df["weight"].sum() < 1 - 1e-9:
-        notes.append(f"Only {n_sel} industries under a {cap:.0%} cap: "
-                     f"{1 - df['weight'].sum():.1%} held in cash.")
+    elif invested < 1 - 1e-9:
+        notes.append(f"Only {n_sel} industries under a {cap:.0%} cap: {1 - invested:.1%} held in cash.")
     factor_cols = [*PROSPERITY_FACTORS, *[f"logret_{w}" for w in windows], "trend",
                    *_crowding_factor_cols(comps), "score"]
     return assemble(
-        name, panel, df, factor_cols=factor_cols,
+        name, panel, cols, factor_cols=factor_cols,
         rank_cols={**PROSPERITY_RANKS, "trend": "rank_trend", "low_crowding": "rank_low_crowding"},
         label_cols=PROSPERITY_LABELS, composite="composite", reasons=reasons, missing=missing,
         params={**p, "prosperity": pp, "crowding": cp}, notes=_notes(table, notes), secondary="rank_trend",
+        records=records,
     )
 
 
@@ -527,30 +633,36 @@ def ptc(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     pp, cp = _factor_params(params)
     mm = int(pp["min_members"])
     base = base_frame(panel, pp, cp, pa["trend_windows"])
-    df, table = base.df, base.table
-    same_windows = pb["trend_windows"] == pa["trend_windows"]
-    db = df if same_windows else base_frame(panel, pp, cp, pb["trend_windows"]).df
+    cols, table, codes = base.columns, base.table, base.codes
+    records = rows(cols, codes)
+    if pb["trend_windows"] == pa["trend_windows"]:
+        cols_b, records_b = cols, records
+    else:
+        cols_b = base_frame(panel, pp, cp, pb["trend_windows"]).columns
+        records_b = rows(cols_b, codes)
     comps = base.comps
-    a = _aggressive(df, pa, mm)
-    b = _steady(db, pb, mm)
-    df["score_a"] = a.score
-    df["score_b"] = b.score
-    raw = df["score_a"].fillna(0.0) + df["score_b"].fillna(0.0)
-    df["selected"] = a.selected | b.selected
-    df["score"] = raw.where(df["selected"])
-    df["weight"] = capped_weights(df["score"], cap)
-    df["composite"] = raw.where(df["rank_trend"].notna())
-    in_a, in_b = a.selected.to_numpy(), b.selected.to_numpy()
-    df["book"] = np.where(in_a & in_b, "A+B", np.where(in_a, "A", np.where(in_b, "B", "")))
+    a = _aggressive(cols, records, codes, pa, mm)
+    b = _steady(cols_b, records_b, codes, pb, mm)
+    raw = np.where(np.isnan(a.score), 0.0, a.score) + np.where(np.isnan(b.score), 0.0, b.score)
+    selected = a.selected | b.selected
+    score = np.where(selected, raw, np.nan)
+    in_a, in_b = a.selected, b.selected
+    extra = {"score_a": a.score, "score_b": b.score, "selected": selected, "score": score,
+             "weight": capped_weight_array(score, cap),
+             "composite": np.where(~np.isnan(cols["rank_trend"]), raw, np.nan),
+             "book": np.where(in_a & in_b, "A+B", np.where(in_a, "A", np.where(in_b, "B", "")))}
+    add_columns(cols, records, codes, extra)
+    chosen_a = dict(zip(codes, in_a.tolist()))
+    chosen_b = dict(zip(codes, in_b.tolist()))
 
     def reasons(code: str, row: Mapping[str, Any]) -> tuple[str, str]:
         if row["selected"]:
             parts_en, parts_zh, sc = [], [], []
-            if a.selected[code]:
+            if chosen_a[code]:
                 parts_en.append(f"A: {a.why_en[code]}")
                 parts_zh.append(f"A：{a.why_zh[code]}")
                 sc.append(row["score_a"])
-            if b.selected[code]:
+            if chosen_b[code]:
                 parts_en.append(f"B: {b.why_en[code]}")
                 parts_zh.append(f"B：{b.why_zh[code]}")
                 sc.append(row["score_b"])
@@ -566,13 +678,13 @@ def ptc(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
         prosperity_use="not an A candidate; B's bottom-third veto not applied",
         crowding_use="A's crowding veto not applied; cannot meet B's crowding requirement",
         trend_use="not a candidate in A or B")
-    invested = float(df["weight"].sum())
+    invested = float(extra["weight"].sum())
     notes = ["Combined book: union of A and B; raw weight = sum of the scores of the books that chose "
              f"the industry (A: prosperity rank + trend rank, B: trend rank + (1 - crowding)); capped "
              f"at {cap:.0%} with the excess redistributed in proportion to score over uncapped names.",
              "Crowding thresholds apply to crowding's level (mean trailing-252-day percentile), "
              "not to its cross-sectional rank."]
-    n_sel = int(df["selected"].sum())
+    n_sel = int(selected.sum())
     if n_sel == 0:
         notes.append("No industry passed A or B: the book is 100% cash.")
     elif invested < 1 - 1e-9:
@@ -580,10 +692,10 @@ def ptc(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     factor_cols = [*PROSPERITY_FACTORS, *[f"logret_{w}" for w in pa["trend_windows"]], "trend",
                    *_crowding_factor_cols(comps), "score_a", "score_b", "score"]
     return assemble(
-        "ptc", panel, df, factor_cols=factor_cols,
+        "ptc", panel, cols, factor_cols=factor_cols,
         rank_cols={**PROSPERITY_RANKS, "trend": "rank_trend", "low_crowding": "rank_low_crowding"},
         label_cols=(*PROSPERITY_LABELS, "book"), composite="composite", reasons=reasons,
         missing=missing, params={"max_weight": cap, "ptc_aggressive": pa, "ptc_steady": pb,
                                  "prosperity": pp, "crowding": cp},
-        notes=_notes(table, notes), secondary="rank_trend",
+        notes=_notes(table, notes), secondary="rank_trend", records=records,
     )

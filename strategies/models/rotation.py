@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from itertools import repeat
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -57,8 +58,10 @@ import numpy as np
 import pandas as pd
 
 from allocator.panel import MarketPanel
-from strategies.base import IndustryScore, MissingInput, StrategyResult
-from strategies.factors import cross_rank, trailing_zscore
+from strategies.base import IndustryScore, MissingInput, StrategyResult, clean_numbers
+from strategies.factors import mean_available, order_best_first, rank_array
+from strategies.history import causal_arrays, column_mean, column_std, trailing, visible_rows
+from strategies.membership import groups_for, groups_on
 from strategies.registry import register
 
 NAME = "rotation_detector"
@@ -286,15 +289,19 @@ def rs_ratio(sector_close: pd.DataFrame, benchmark_close: pd.Series, lookback: i
 
 def minmax_score(values: pd.Series) -> pd.Series:
     """Min-max scale to 0-100 across the non-missing values; all equal (or one value) gives 50."""
-    valid = values.dropna()
-    out = pd.Series(np.nan, index=values.index, dtype=float)
-    if valid.empty:
+    return pd.Series(_minmax(values.to_numpy(dtype=float, na_value=np.nan)), index=values.index, dtype=float)
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    """:func:`minmax_score` on an array."""
+    x = np.asarray(values, dtype=float)
+    out = np.full(x.shape, np.nan)
+    valid = ~np.isnan(x)
+    if not valid.any():
         return out
-    lo, hi = valid.min(), valid.max()
-    if hi > lo:
-        out[valid.index] = (valid - lo) / (hi - lo) * 100.0
-    else:
-        out[valid.index] = 50.0
+    v = x[valid]
+    lo, hi = v.min(), v.max()
+    out[valid] = (v - lo) / (hi - lo) * 100.0 if hi > lo else 50.0
     return out
 
 
@@ -353,6 +360,53 @@ def member_breadth(stock_close: pd.DataFrame, members: pd.Series, windows: list[
 
 # -- the core ------------------------------------------------------------------------------------
 
+def rotation_series(close: pd.DataFrame, bench: pd.Series, amount: pd.DataFrame | None,
+                    flow: pd.DataFrame | None, p: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], str]:
+    """The daily series the read-out uses, on every row of ``close`` (dates x sectors), and the flow
+    source ("reported", "proxy" or "none").
+
+    ``bench``, ``amount`` and ``flow`` are aligned to ``close``. Each row uses only rows up to it
+    (shifts and trailing rolling windows), so the series may be computed once over a whole history
+    and read at any row. Keys: ``ratio``, ``mom``, ``sret``, ``alpha``, ``flow``, ``avg``, ``net``,
+    ``intensity``, ``fmom``, ``persistence`` (dates x sectors) and ``bret`` (dates x 1).
+    """
+    L, M, fw = int(p["lookback"]), int(p["momentum_period"]), int(p["flow_window"])
+    dates, sectors = close.index, close.columns
+    growth = close / close.shift(L)
+    bgrowth = bench / bench.shift(L)
+    ratio = growth.div(bgrowth, axis=0)
+    mom = ratio / ratio.shift(M) - 1.0
+    sret = growth - 1.0
+    bret = bgrowth - 1.0
+    alpha = sret.sub(bret, axis=0)
+
+    # Flow: reported where given, else signed turnover.
+    if flow is not None:
+        f = flow.reindex(index=dates, columns=sectors).astype(float)
+        source = "reported"
+    elif amount is not None:
+        amt = amount.reindex(index=dates, columns=sectors).astype(float)
+        rel = (close / close.shift(1)).div(bench / bench.shift(1), axis=0) - 1.0
+        f = amt * np.sign(rel)
+        source = "proxy"
+    else:
+        f = pd.DataFrame(np.nan, index=dates, columns=sectors)
+        source = "none"
+    avg = f.abs().rolling(L, min_periods=max(1, L // 2)).mean()
+    net = f.rolling(fw, min_periods=fw).sum()
+    intensity = net / avg.where(avg > 0)
+    fmom = intensity - intensity.shift(fw)
+    flow_np = f.to_numpy(dtype=float)
+    persistence = _streak(np.sign(flow_np))
+    persistence[np.isnan(flow_np)] = np.nan
+    frames = {"ratio": ratio, "mom": mom, "sret": sret, "alpha": alpha, "avg": avg, "net": net,
+              "intensity": intensity, "fmom": fmom}
+    series = {k: v.to_numpy(dtype=float) for k, v in frames.items()}
+    series.update({"flow": flow_np, "persistence": persistence,
+                   "bret": bret.to_numpy(dtype=float).reshape(-1, 1)})
+    return series, source
+
+
 def detect_rotation(sector_close: pd.DataFrame, benchmark_close: pd.Series, amount: pd.DataFrame | None = None,
                     breadth: pd.DataFrame | None = None, params: Mapping[str, Any] | None = None, *,
                     flow: pd.DataFrame | None = None) -> RotationResult:
@@ -384,67 +438,191 @@ def detect_rotation(sector_close: pd.DataFrame, benchmark_close: pd.Series, amou
     need = max(Z, trail_n + M, k + 1 + M, k + 1 + fw) + L + M + 2 * fw + 2
     close = sector_close.iloc[-need:].astype(float)
     sectors = list(close.columns)
-    dates = close.index
-    asof = pd.Timestamp(dates[-1])
-    bench = benchmark_close.reindex(dates).astype(float)
+    bench = benchmark_close.reindex(close.index).astype(float)
+    series, source = rotation_series(close, bench, amount, flow, p)
+    parts: dict[str, np.ndarray] = {}
+    if breadth is not None and len(breadth):
+        for c in breadth.columns:
+            if str(c).startswith("above_"):
+                parts[str(c)[len("above_"):]] = breadth[c].reindex(sectors).to_numpy(dtype=float)
+    return rotation_at(series, close.index, sectors, parts, source, p)
+
+
+def _rank_desc_min(rows: np.ndarray) -> np.ndarray:
+    """Row-wise rank, best (highest) = 1, ties at their best rank, NaN stays NaN (pandas
+    ``rank(axis=1, ascending=False, method="min")``)."""
+    with np.errstate(invalid="ignore"):
+        above = (rows[:, None, :] > rows[:, :, None]).sum(axis=2)
+    return np.where(np.isnan(rows), np.nan, above + 1.0)
+
+
+RULES: dict[str, list[tuple[str, str, str, str]]] = {
+    # rule: [(condition name, series, test, threshold parameter)]
+    "strong_rotation": [("rs_ratio", "ratio", ">", "strong_ratio"),
+                        ("flow_intensity", "intensity", ">", "strong_intensity"),
+                        ("rs_momentum", "mom", ">", "strong_momentum")],
+    "confirmation": [("rs_ratio", "ratio", ">", "confirm_ratio"),
+                     ("flow_persistence", "persistence", ">=", "confirm_persistence"),
+                     ("alpha", "alpha", ">", "confirm_alpha")],
+    "reversal": [("rs_ratio", "ratio", "<", "reversal_ratio"),
+                 ("flow_intensity", "intensity", "<", "reversal_intensity"),
+                 ("rs_momentum", "mom", "<", "reversal_momentum")],
+    "early": [("flow_intensity", "intensity", ">", "early_intensity"),
+              ("rs_momentum", "mom", ">", "early_momentum"),
+              ("rs_rank", "rank", "<=", "early_rank")],
+    "divergence": [("rs_ratio", "ratio", ">", "divergence_ratio"),
+                   ("net_flow", "net", "<", "")],  # net flow < 0 (outflow)
+}
+_OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+# SectorRotation attribute -> key of the read-out's figures.
+_FIGURES = {"rs_ratio": "ratio", "rs_momentum": "mom", "rs_z": "z", "sector_return": "sret", "alpha": "alpha",
+            "net_flow": "net", "flow_intensity": "int", "flow_persistence": "pers", "flow_momentum": "fmom",
+            "avg_daily_flow": "avg", "breadth": "breadth", "score_rs": "s_rs", "score_flow": "s_flow",
+            "score_breadth": "s_br", "composite": "comp"}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One rule for every sector: confidence history (padded to ``exit_days + 1`` days), status,
+    and per condition its name, value on the as-of date, test and whether it is met."""
+
+    name: str
+    history: list[list[float]]  # per sector
+    confidence: list[float]     # per sector, today's
+    padded: bool                # the history starts before the data (NaN first days)
+    status: list[str]
+    conditions: list[tuple[str, list[float | None], str, list[bool]]]
+
+
+@dataclass(frozen=True)
+class _Readout:
+    """The read-out at the as-of date as plain Python values, per sector in input order."""
+
+    asof: pd.Timestamp
+    sectors: list[str]
+    order: list[int]                      # best first by composite
+    figures: dict[str, list[float | None]]  # see _FIGURES; None where missing
+    breadth_parts: dict[str, list[float | None]]
+    benchmark_return: float | None
+    position: list[int | None]
+    allocation: list[str]
+    component_weights: list[dict[str, float]]
+    rules: list[_Rule]
+    trail_dates: list[pd.Timestamp]
+    trail: list[list[tuple[int, float, float]]]  # per sector: (date index, ratio, momentum)
+    source: str
+    breadth_available: bool
+    notes: list[str]
+
+    def quadrant(self, j: int) -> str:
+        return quadrant(self.figures["ratio"][j], self.figures["mom"][j])
+
+    def factors(self) -> list[dict[str, float | None]]:
+        """:meth:`SectorRotation.factors` of every sector (built column by column)."""
+        f = self.figures
+        columns: dict[str, list[float | None]] = {
+            "rs_ratio": f["ratio"], "rs_momentum": f["mom"], "rs_z": f["z"], "sector_return": f["sret"],
+            "benchmark_return": [self.benchmark_return] * len(self.sectors), "alpha": f["alpha"],
+            "net_flow": f["net"], "flow_intensity": f["int"], "flow_persistence": f["pers"],
+            "flow_momentum": f["fmom"], "avg_daily_flow": f["avg"],
+        }
+        columns.update({f"breadth_{k}": v for k, v in self.breadth_parts.items()})
+        columns.update({"breadth": f["breadth"], "score_rs": f["s_rs"], "score_flow": f["s_flow"],
+                        "score_breadth": f["s_br"]})
+        columns.update({f"conf_{r.name}": r.confidence for r in self.rules})
+        keys = list(columns)
+        return [dict(zip(keys, row)) for row in zip(*columns.values())]
+
+    def rule_dicts(self) -> list[list[dict[str, Any]]]:
+        """Per sector, ``[RuleSignal.to_dict()]`` of its rules (built rule by rule for all sectors)."""
+        cond_keys, rule_keys = ("name", "value", "test", "met"), ("rule", "direction", "confidence", "history",
+                                                                  "status", "conditions")
+        per_rule = []
+        for r in self.rules:
+            conditions = [[dict(zip(cond_keys, c)) for c in zip(repeat(name), values, repeat(test), met)]
+                          for name, values, test, met in r.conditions]
+            history = [[None if x != x else x for x in h] for h in r.history] if r.padded else \
+                [list(h) for h in r.history]
+            per_rule.append([dict(zip(rule_keys, row)) for row in zip(
+                repeat(r.name), repeat(RULE_DIRECTION[r.name]), r.confidence, history, r.status,
+                map(list, zip(*conditions)))])
+        return [list(rules) for rules in zip(*per_rule)]
+
+    def active(self) -> list[list[tuple[str, float, str]]]:
+        """Per sector, (rule, confidence, status) of its rules that are not OFF."""
+        out: list[list[tuple[str, float, str]]] = [[] for _ in self.sectors]
+        for r in self.rules:
+            for j, status in enumerate(r.status):
+                if status != "OFF":
+                    out[j].append((r.name, r.confidence[j], status))
+        return out
+
+    def to_result(self, params: Mapping[str, Any]) -> RotationResult:
+        out = []
+        for j in self.order:
+            rules = tuple(
+                RuleSignal(rule=r.name, direction=RULE_DIRECTION[r.name], confidence=r.confidence[j],
+                           history=tuple(r.history[j]), status=r.status[j],
+                           conditions=tuple(Condition(name, values[j], test, met[j])
+                                            for name, values, test, met in r.conditions))
+                for r in self.rules)
+            trail = tuple(TrailPoint(self.trail_dates[i], a, b) for i, a, b in self.trail[j])
+            figures = {attr: self.figures[key][j] for attr, key in _FIGURES.items()}
+            out.append(SectorRotation(
+                code=self.sectors[j], benchmark_return=self.benchmark_return, quadrant=self.quadrant(j),
+                breadth_parts={k: v[j] for k, v in self.breadth_parts.items()},
+                position=self.position[j], allocation=self.allocation[j],
+                component_weights=self.component_weights[j], rules=rules, trail=trail, **figures,
+            ))
+        return RotationResult(asof=self.asof, sectors=tuple(out), flow_source=self.source,
+                              breadth_available=self.breadth_available, notes=tuple(self.notes),
+                              params=params)
+
+
+def rotation_at(series: Mapping[str, np.ndarray], dates: pd.DatetimeIndex, sectors: list[str],
+                breadth_parts: Mapping[str, np.ndarray], source: str, p: Mapping[str, Any]) -> RotationResult:
+    """The rotation read-out at the last row of ``series`` (from :func:`rotation_series`, rows up to
+    the as-of date). ``dates`` are the dates of the last rows (at least ``trail`` of them, or all);
+    breadth parts are per window (``"20"`` ...) aligned to ``sectors``."""
+    return _readout(series, dates, sectors, breadth_parts, source, p).to_result(p)
+
+
+def _readout(series: Mapping[str, np.ndarray], dates: pd.DatetimeIndex, sectors: list[str],
+             breadth_parts: Mapping[str, np.ndarray], source: str, p: Mapping[str, Any]) -> _Readout:
+    Z, trail_n, k = int(p["zscore_window"]), int(p["trail"]), int(p["exit_days"])
+    n_s = len(sectors)
     notes: list[str] = []
-
-    growth = close / close.shift(L)
-    bgrowth = bench / bench.shift(L)
-    ratio = growth.div(bgrowth, axis=0)
-    mom = ratio / ratio.shift(M) - 1.0
-    sret = growth - 1.0
-    bret = bgrowth - 1.0
-    alpha = sret.sub(bret, axis=0)
-    rs_z = trailing_zscore(ratio, Z)
-
-    # Flow: reported where given, else signed turnover.
-    if flow is not None:
-        f = flow.reindex(index=dates, columns=sectors).astype(float)
-        source = "reported"
-    elif amount is not None:
-        amt = amount.reindex(index=dates, columns=sectors).astype(float)
-        rel = (close / close.shift(1)).div(bench / bench.shift(1), axis=0) - 1.0
-        f = amt * np.sign(rel)
-        source = "proxy"
-    else:
-        f = pd.DataFrame(np.nan, index=dates, columns=sectors)
-        source = "none"
-    avg = f.abs().rolling(L, min_periods=max(1, L // 2)).mean()
-    net = f.rolling(fw, min_periods=fw).sum()
-    intensity = net / avg.where(avg > 0)
-    fmom = intensity - intensity.shift(fw)
-    persistence = pd.DataFrame(_streak(np.sign(f.to_numpy(dtype=float))), index=dates, columns=sectors)
-    persistence = persistence.where(f.notna())
     if source == "proxy":
         notes.append("Flow is a PROXY, not reported fund flow: signed turnover = daily amount x sign of the "
                      "day's return relative to the benchmark.")
     elif source == "none":
         notes.append("No flow data and no turnover: the flow component is unavailable.")
+    ratio, mom = series["ratio"], series["mom"]
+    last = {name: arr[-1] for name, arr in series.items()}
 
-    last = -1
-    ratio_d, mom_d = ratio.iloc[last], mom.iloc[last]
-    int_d = intensity.iloc[last]
+    # Normalised RS: z-score of the ratio within its trailing window (pandas' mean and std).
+    window = trailing(ratio, Z)
+    mu, count = column_mean(window)
+    sd = column_std(window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rs_z = (last["ratio"] - mu) / np.where(sd == 0.0, np.nan, sd)
+    rs_z = np.where(count >= max(Z // 2, 2), rs_z, np.nan)
 
-    # Breadth at the as-of date.
-    # The configured windows always appear (stable keys), NaN when not given.
-    bparts: dict[str, pd.Series] = {str(w): pd.Series(np.nan, index=sectors, dtype=float)
-                                    for w in p["breadth_windows"]}
-    if breadth is not None and len(breadth):
-        for c in breadth.columns:
-            if str(c).startswith("above_"):
-                bparts[str(c)[len("above_"):]] = breadth[c].reindex(sectors).astype(float)
-    bscore = pd.DataFrame(bparts).mean(axis=1)
+    # Breadth at the as-of date. The configured windows always appear (stable keys), NaN when not given.
+    bparts = {str(w): np.full(n_s, np.nan) for w in p["breadth_windows"]}
+    bparts.update({key: np.asarray(v, dtype=float) for key, v in breadth_parts.items()})
+    bscore = mean_available(list(bparts.values()))
 
-    score_rs = minmax_score(ratio_d)
-    score_flow = minmax_score(int_d)
-    score_br = minmax_score(bscore)
+    # Composite: the weighted mean of the components each sector has (needs the RS component).
     weights = {"rs": float(p["weight_rs"]), "flow": float(p["weight_flow"]), "breadth": float(p["weight_breadth"])}
-    comps = pd.DataFrame({"rs": score_rs, "flow": score_flow, "breadth": score_br})
-    wvec = pd.Series(weights)
-    present = comps.notna()
-    wsum = present.mul(wvec, axis=1).sum(axis=1)
-    composite = (comps.fillna(0.0).mul(wvec, axis=1).sum(axis=1) / wsum.where(wsum > 0)).where(present["rs"])
+    comps = {"rs": _minmax(last["ratio"]), "flow": _minmax(last["intensity"]), "breadth": _minmax(bscore)}
+    present = {key: ~np.isnan(v) for key, v in comps.items()}
+    num = wsum = np.zeros(n_s)
+    for key, v in comps.items():  # summed in column order, as DataFrame.sum(axis=1) does
+        num = num + np.where(present[key], v, 0.0) * weights[key]
+        wsum = wsum + present[key] * weights[key]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        composite = np.where(present["rs"], num / np.where(wsum > 0, wsum, np.nan), np.nan)
     for comp in ("flow", "breadth"):
         if not present[comp].any():
             rest = {k2: v for k2, v in weights.items() if k2 != comp and present[k2].any()}
@@ -453,109 +631,87 @@ def detect_rotation(sector_close: pd.DataFrame, benchmark_close: pd.Series, amou
                 notes.append(f"{comp.capitalize()} unavailable for every sector: composite weights renormalised to "
                              + ", ".join(f"{k2} {v / tot:.0%}" for k2, v in rest.items()) + ".")
 
-    # Rules on the last k + 1 rows.
-    e = float(p["entry_confidence"])
-    tail = slice(-(k + 1), None)
-    rank_pos = ratio.rank(axis=1, ascending=False, method="min")
-    rules_def = {
-        "strong_rotation": [
-            ("rs_ratio", ratio, ">", float(p["strong_ratio"])),
-            ("flow_intensity", intensity, ">", float(p["strong_intensity"])),
-            ("rs_momentum", mom, ">", float(p["strong_momentum"])),
-        ],
-        "confirmation": [
-            ("rs_ratio", ratio, ">", float(p["confirm_ratio"])),
-            ("flow_persistence", persistence, ">=", float(p["confirm_persistence"])),
-            ("alpha", alpha, ">", float(p["confirm_alpha"])),
-        ],
-        "reversal": [
-            ("rs_ratio", ratio, "<", float(p["reversal_ratio"])),
-            ("flow_intensity", intensity, "<", float(p["reversal_intensity"])),
-            ("rs_momentum", mom, "<", float(p["reversal_momentum"])),
-        ],
-        "early": [
-            ("flow_intensity", intensity, ">", float(p["early_intensity"])),
-            ("rs_momentum", mom, ">", float(p["early_momentum"])),
-            ("rs_rank", rank_pos, "<=", float(p["early_rank"])),
-        ],
-        "divergence": [
-            ("rs_ratio", ratio, ">", float(p["divergence_ratio"])),
-            ("net_flow", net, "<", 0.0),
-        ],
-    }
-    ops = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
-    conf: dict[str, np.ndarray] = {}
-    met_today: dict[str, list[np.ndarray]] = {}
-    for rule, conds in rules_def.items():
-        mets = []
-        for _, frame, op, thr in conds:
-            vals = frame.iloc[tail].to_numpy(dtype=float)
-            with np.errstate(invalid="ignore"):
-                mets.append(ops[op](vals, thr) & ~np.isnan(vals))
-        conf[rule] = np.mean(np.stack(mets), axis=0)  # (k+1) x sectors
-        met_today[rule] = [m[-1] for m in mets]
-
-    # Trail points and as-of values as plain arrays (scalar pandas access is slow in the loop).
-    tr_dates = [pd.Timestamp(d) for d in ratio.index[-trail_n:]]
-    tr_ratio = ratio.iloc[-trail_n:].to_numpy(dtype=float)
-    tr_mom = mom.iloc[-trail_n:].to_numpy(dtype=float)
-    cond_last = {rule: [frame.iloc[-1].to_numpy(dtype=float) for _, frame, _, _ in conds]
-                 for rule, conds in rules_def.items()}
-    v = {name: arr.to_numpy(dtype=float) for name, arr in {
-        "ratio": ratio_d, "mom": mom_d, "z": rs_z, "sret": sret.iloc[-1], "alpha": alpha.iloc[-1],
-        "net": net.iloc[-1], "int": int_d, "pers": persistence.iloc[-1], "fmom": fmom.iloc[-1],
-        "avg": avg.iloc[-1], "breadth": bscore, "s_rs": score_rs, "s_flow": score_flow, "s_br": score_br,
-        "comp": composite}.items()}
-    bp = {k2: ser.to_numpy(dtype=float) for k2, ser in bparts.items()}
-    present_np = {k2: present[k2].to_numpy() for k2 in weights}
-    bret_d = _num(bret.iloc[-1])
-
-    order = sorted(range(len(sectors)), key=lambda j: (np.isnan(v["comp"][j]), -v["comp"][j]
-                                                       if not np.isnan(v["comp"][j]) else 0.0, j))
+    order = order_best_first(composite).tolist()
+    has_comp = (~np.isnan(composite)).tolist()
     n_ow, n_nt = int(p["overweight"]), int(p["neutral"])
-    out = []
-    pos = 0
-    for j in order:
-        c = sectors[j]
-        comp_v = _num(v["comp"][j])
-        if comp_v is None:
-            alloc, position = "NO DATA", None
-        else:
-            pos += 1
-            position = pos
-            alloc = "OVERWEIGHT" if pos <= n_ow else "NEUTRAL" if pos <= n_ow + n_nt else "UNDERWEIGHT"
-        rules = []
-        for rule, conds in rules_def.items():
-            hist = [float(x) for x in conf[rule][:, j]]
-            hist = [np.nan] * (k + 1 - len(hist)) + hist
-            rules.append(RuleSignal(
-                rule=rule, direction=RULE_DIRECTION[rule], confidence=hist[-1],
-                history=tuple(hist), status=_status(hist, e),
-                conditions=tuple(
-                    Condition(name, _num(cond_last[rule][q][j]), f"{op} {thr:g}", bool(met_today[rule][q][j]))
-                    for q, (name, _, op, thr) in enumerate(conds)),
-            ))
-        cw = {k2: weights[k2] for k2 in weights if bool(present_np[k2][j])}
+    position: list[int | None] = [None] * n_s
+    allocation = ["NO DATA"] * n_s
+    ranked = [j for j in order if has_comp[j]]
+    for pos, j in enumerate(ranked, start=1):
+        position[j] = pos
+        allocation[j] = "OVERWEIGHT" if pos <= n_ow else "NEUTRAL" if pos <= n_ow + n_nt else "UNDERWEIGHT"
+    present_l = {k2: present[k2].tolist() for k2 in weights}
+    component_weights = []
+    for j in range(n_s):
+        cw = {k2: weights[k2] for k2 in weights if present_l[k2][j]}
         tot = sum(cw.values())
-        cw = {k2: w2 / tot for k2, w2 in cw.items()} if tot > 0 and comp_v is not None else {}
-        trail = tuple(TrailPoint(d, float(a), float(b))
-                      for d, a, b in zip(tr_dates, tr_ratio[:, j], tr_mom[:, j])
-                      if not (np.isnan(a) or np.isnan(b)))
-        out.append(SectorRotation(
-            code=c, rs_ratio=_num(v["ratio"][j]), rs_momentum=_num(v["mom"][j]), rs_z=_num(v["z"][j]),
-            sector_return=_num(v["sret"][j]), benchmark_return=bret_d,
-            alpha=_num(v["alpha"][j]), quadrant=quadrant(_num(v["ratio"][j]), _num(v["mom"][j])),
-            net_flow=_num(v["net"][j]), flow_intensity=_num(v["int"][j]),
-            flow_persistence=_num(v["pers"][j]), flow_momentum=_num(v["fmom"][j]),
-            avg_daily_flow=_num(v["avg"][j]), breadth=_num(v["breadth"][j]),
-            breadth_parts={k2: _num(arr[j]) for k2, arr in bp.items()},
-            score_rs=_num(v["s_rs"][j]), score_flow=_num(v["s_flow"][j]),
-            score_breadth=_num(v["s_br"][j]), composite=comp_v, position=position, allocation=alloc,
-            component_weights=cw, rules=tuple(rules), trail=trail,
-        ))
-    return RotationResult(asof=asof, sectors=tuple(out), flow_source=source,
-                          breadth_available=bool(bscore.notna().any()),
-                          notes=tuple(notes), params=p)
+        component_weights.append({k2: w2 / tot for k2, w2 in cw.items()} if tot > 0 and has_comp[j] else {})
+
+    # Trail: the last ``trail`` (ratio, momentum) points where both exist.
+    trail_dates = [pd.Timestamp(d) for d in dates[-trail_n:]]
+    tr_ratio, tr_mom = ratio[-trail_n:].T.tolist(), mom[-trail_n:].T.tolist()
+    trail = [[(i, a, b) for i, (a, b) in enumerate(zip(tr_ratio[j], tr_mom[j])) if a == a and b == b]
+             for j in range(n_s)]
+
+    figures = {key: _nums(arr) for key, arr in {
+        "ratio": last["ratio"], "mom": last["mom"], "z": rs_z, "sret": last["sret"], "alpha": last["alpha"],
+        "net": last["net"], "int": last["intensity"], "pers": last["persistence"], "fmom": last["fmom"],
+        "avg": last["avg"], "breadth": bscore, "s_rs": comps["rs"], "s_flow": comps["flow"],
+        "s_br": comps["breadth"], "comp": composite}.items()}
+    return _Readout(
+        asof=pd.Timestamp(dates[-1]), sectors=list(sectors), order=order, figures=figures,
+        breadth_parts={key: _nums(arr) for key, arr in bparts.items()},
+        benchmark_return=_num(last["bret"][0]), position=position, allocation=allocation,
+        component_weights=component_weights, rules=_rules(series, p), trail_dates=trail_dates, trail=trail,
+        source=source, breadth_available=bool((~np.isnan(bscore)).any()), notes=notes,
+    )
+
+
+def _rules(series: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> list[_Rule]:
+    """Every rule's confidence on the last ``exit_days + 1`` rows, its status and its conditions
+    on the as-of date (an unavailable input counts as not met). All conditions of all rules are
+    tested in one pass."""
+    k, e = int(p["exit_days"]), float(p["entry_confidence"])
+    tail = {name: series[name][-(k + 1):] for name in ("ratio", "intensity", "mom", "persistence", "alpha", "net")}
+    tail["rank"] = _rank_desc_min(tail["ratio"])
+    conds = [(rule, *c) for rule, cs in RULES.items() for c in cs]
+    values = np.stack([tail[src] for _, _, src, _, _ in conds])  # conditions x days x sectors
+    thresholds = np.array([float(p[key]) if key else 0.0 for *_, key in conds])[:, None, None]
+    ops = np.array([op for _, _, _, op, _ in conds])[:, None, None]
+    met = np.where(ops == ">", values > thresholds,
+                   np.where(ops == ">=", values >= thresholds,
+                            np.where(ops == "<", values < thresholds, values <= thresholds)))  # NaN: not met
+    today_values = [[None if x != x else x for x in row] for row in values[:, -1].tolist()]
+    today_met = met[:, -1].tolist()
+    out = []
+    first = 0
+    for rule, cs in RULES.items():
+        n = len(cs)
+        conf = met[first:first + n].mean(axis=0)  # days x sectors: the share of conditions met
+        padded = conf.shape[0] < k + 1
+        if padded:  # short history: the first days are unknown
+            conf = np.vstack([np.full((k + 1 - conf.shape[0], conf.shape[1]), np.nan), conf])
+        conditions = [(cname, today_values[first + i], f"{op} {float(p[key]) if key else 0.0:g}",
+                       today_met[first + i]) for i, (cname, _, op, key) in enumerate(cs)]
+        out.append(_Rule(rule, conf.T.tolist(), conf[-1].tolist(), padded, _statuses(conf, e), conditions))
+        first += n
+    return out
+
+
+def _statuses(conf: np.ndarray, e: float) -> list[str]:
+    """:func:`_status` of every column of ``conf`` (days x sectors) at once."""
+    on = conf >= e  # NaN: not on
+    k = conf.shape[0] - 1
+    today = on[-k:].any(axis=0) if k > 0 else on[-1]
+    yesterday = on[-k - 1:-1].any(axis=0) if k > 0 else np.zeros(conf.shape[1], dtype=bool)
+    status = np.where(on[-1], np.where(yesterday, "ACTIVE", "ENTRY"),
+                      np.where(today, "EXIT WATCH", np.where(on[0], "EXIT", "OFF")))
+    return status.tolist()
+
+
+def _nums(arr: np.ndarray) -> list[float | None]:
+    """Floats with NaN as None (what :func:`_num` gives, for a whole array)."""
+    return [None if x != x else x for x in np.asarray(arr, dtype=float).tolist()]
 
 
 def _status(hist: list[float], e: float) -> str:
@@ -575,24 +731,104 @@ def _status(hist: list[float], e: float) -> str:
 
 # -- the SW model --------------------------------------------------------------------------------
 
-def panel_breadth(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[pd.DataFrame | None, str | None]:
-    """Member breadth on the panel's last date, or ``(None, reason)`` when stock prices are missing."""
+def _stock_closes(root: MarketPanel) -> tuple[pd.Index, np.ndarray, np.ndarray] | None:
+    """Adjusted stock closes on the root's trading dates (dates x stocks) and whether each date has
+    a stock row at all; ``None`` without stock prices. Row by row: causal."""
+    adj = root.stocks.get("adj_close")
+    if adj is None or adj.empty:
+        return None
+    has_row = root.dates.isin(adj.index)
+    return adj.columns, adj.reindex(index=root.dates).to_numpy(dtype=float), has_row
+
+
+def breadth_arrays(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[dict[str, np.ndarray] | None, str | None]:
+    """:func:`member_breadth` of the panel's stocks on its last date, per universe industry:
+    ``above_<w>`` and ``members_<w>`` arrays, plus ``present`` (industries with priced members);
+    or ``(None, reason)`` when stock prices or the classification are missing. Membership is the
+    one in force on that date. Memoised per date."""
     p = rotation_params(params)
+    windows = tuple(p["breadth_windows"])
+    min_members, min_obs = int(p["breadth_min_members"]), float(p["breadth_min_obs"])
     adj = panel.stocks.get("adj_close")
-    t = panel.last_date
     if adj is None or adj.empty:
         return None, "no member stock prices are loaded"
-    if t not in adj.index:
+    t = panel.last_date
+    prices = panel.cached(("stock_closes_on_dates",), lambda: _stock_closes(panel.cache["__root__"]))
+    n = visible_rows(panel)
+    if prices is None or not prices[2][n - 1]:
         return None, f"no member stock prices on {t.date()}"
-    members = panel.industry_members(t)
-    if members.empty:
-        return None, f"no stock classification in force on {t.date()}"
-    wmax = max(p["breadth_windows"])
-    days = panel.dates[-wmax:]
-    px = adj.reindex(index=days, columns=members.index.intersection(adj.columns))
-    frame = member_breadth(px, members, p["breadth_windows"], min_members=int(p["breadth_min_members"]),
-                           min_obs=float(p["breadth_min_obs"]))
-    return frame, None
+    stocks, closes, _ = prices
+    key = ("breadth", n, len(panel.classification), windows, min_members, min_obs)
+
+    def compute() -> tuple[dict[str, np.ndarray] | None, str | None]:
+        _, every = groups_on(panel, t)
+        if not (every >= 0).any():
+            return None, f"no stock classification in force on {t.date()}"
+        group = groups_for(panel, "stock_prices", stocks, t)
+        return _breadth(closes[max(0, n - max(windows)):n], group, len(panel.universe.codes), windows,
+                        min_members, min_obs), None
+
+    return panel.cached(key, compute)
+
+
+def _breadth(px: np.ndarray, group: np.ndarray, n_groups: int, windows: tuple[int, ...],
+             min_members: int, min_obs: float) -> dict[str, np.ndarray]:
+    """:func:`member_breadth` on arrays: ``px`` dates x stocks, ``group`` per stock (-1: none)."""
+    member = group >= 0
+    g = group[member]
+    px = px[:, member]
+    last = px[-1] if len(px) else np.full(px.shape[1], np.nan)
+    out = {"present": np.bincount(g, minlength=n_groups) > 0}
+    for w in windows:
+        tail = px[-w:]
+        mean, count = column_mean(tail)
+        ok = (count >= math.ceil(min_obs * w)) & ~np.isnan(last) & (len(tail) >= w)
+        with np.errstate(invalid="ignore"):
+            above = (last > mean).astype(float)
+        counted = np.bincount(g[ok], minlength=n_groups).astype(float)
+        share = np.bincount(g[ok], weights=above[ok], minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = share / counted
+        out[f"above_{w}"] = np.where((counted >= min_members) & (counted > 0), share, np.nan)
+        out[f"members_{w}"] = counted
+    return out
+
+
+def panel_breadth(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[pd.DataFrame | None, str | None]:
+    """Member breadth on the panel's last date (a :func:`member_breadth` frame over the industries
+    with priced members), or ``(None, reason)`` when stock prices are missing."""
+    arrays, why = breadth_arrays(panel, params)
+    if arrays is None:
+        return None, why
+    present = arrays["present"]
+    codes = pd.Index([c for c, ok in zip(panel.universe.codes, present) if ok], dtype=object)
+    return pd.DataFrame({k: v[present] for k, v in arrays.items() if k != "present"}, index=codes), None
+
+
+def _sw_series(p: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+    """``compute`` for :func:`causal_arrays`: :func:`rotation_series` of the SW industries vs the
+    CSI 300 price index over the root's whole history (every series is causal)."""
+
+    def compute(root: MarketPanel) -> dict[str, np.ndarray]:
+        close = root.industry("close").astype(float)
+        bench = root.benchmark().reindex(close.index).astype(float)
+        return rotation_series(close, bench, root.industry("amount"), None, p)[0]
+
+    return compute
+
+
+def _sw_readout(panel: MarketPanel, p: Mapping[str, Any]) -> tuple[_Readout, str | None]:
+    """The read-out of the SW industries at the panel's last date and, when breadth could not be
+    computed, the reason. The daily series come from one pass over the root's history."""
+    if len(panel.dates) == 0:
+        raise ValueError("detect_rotation: no sector data")
+    key = tuple(int(p[k]) for k in ("lookback", "momentum_period", "flow_window"))
+    series = causal_arrays(panel, ("rotation_series",) + key, _sw_series(p))
+    breadth, why = breadth_arrays(panel, p)
+    parts = {str(w): breadth[f"above_{w}"] for w in p["breadth_windows"]} if breadth is not None else {}
+    n, trail_n = visible_rows(panel), int(p["trail"])
+    dates = panel.dates[max(0, n - trail_n):] if trail_n > 0 else panel.dates
+    return _readout(series, dates, list(panel.universe.codes), parts, "proxy", p), why
 
 
 def panel_rotation(panel: MarketPanel, params: Mapping[str, Any] | None = None) -> tuple[RotationResult, str | None]:
@@ -601,11 +837,8 @@ def panel_rotation(panel: MarketPanel, params: Mapping[str, Any] | None = None) 
     Returns the result and, when breadth could not be computed, the reason.
     """
     p = rotation_params(params)
-    close = panel.industry("close")
-    bench = panel.benchmark()
-    amount = panel.industry("amount")
-    breadth, why = panel_breadth(panel, p)
-    return detect_rotation(close, bench, amount, breadth, p), why
+    readout, why = _sw_readout(panel, p)
+    return readout.to_result(p), why
 
 
 def _pct(x: float | None, d: int = 1) -> str:
@@ -618,45 +851,52 @@ def _f(x: float | None, d: int = 2, sign: bool = False) -> str:
     return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
 
 
-def _reasons(s: SectorRotation, p: Mapping[str, Any], source: str) -> tuple[str, str]:
+def _reasons(r: _Readout, j: int, p: Mapping[str, Any], act: list[tuple[str, float, str]]) -> tuple[str, str]:
+    """(English, Chinese) reason for sector ``j`` of the read-out (``act``: its active rules)."""
     L, M = int(p["lookback"]), int(p["momentum_period"])
-    q = s.quadrant
-    if s.rs_ratio is None:
+    f = r.figures
+    ratio = f["ratio"][j]
+    if ratio is None:
         return (f"no {L}-day RS ratio (history too short or no close): not ranked",
                 f"缺少{L}日RS比率（历史不足或无收盘价）：未排名")
-    cmp = ">" if s.rs_ratio > 1 else "<="
-    en = [f"{q} (RS ratio {s.rs_ratio:.3f} {cmp} 1, {M}d momentum {_pct(s.rs_momentum, 2)})",
-          f"{L}d {_pct(s.sector_return)} vs benchmark {_pct(s.benchmark_return)}"]
-    zh = [f"{QUADRANT_ZH[q]}（RS比率 {s.rs_ratio:.3f} {'>' if s.rs_ratio > 1 else '≤'} 1，{M}日动量 "
-          f"{_pct(s.rs_momentum, 2)}）", f"{L}日 {_pct(s.sector_return)}，基准 {_pct(s.benchmark_return)}"]
-    label = "flow proxy" if source == "proxy" else "flow"
-    label_zh = "资金代理" if source == "proxy" else "资金"
-    if s.flow_intensity is not None:
-        pers = int(s.flow_persistence or 0)
+    q = r.quadrant(j)
+    mom, sret, bret = _pct(f["mom"][j], 2), _pct(f["sret"][j]), _pct(r.benchmark_return)
+    cmp = ">" if ratio > 1 else "<="
+    en = [f"{q} (RS ratio {ratio:.3f} {cmp} 1, {M}d momentum {mom})", f"{L}d {sret} vs benchmark {bret}"]
+    zh = [f"{QUADRANT_ZH[q]}（RS比率 {ratio:.3f} {'>' if ratio > 1 else '≤'} 1，{M}日动量 {mom}）",
+          f"{L}日 {sret}，基准 {bret}"]
+    label = "flow proxy" if r.source == "proxy" else "flow"
+    label_zh = "资金代理" if r.source == "proxy" else "资金"
+    intensity = f["int"][j]
+    if intensity is not None:
+        pers = int(f["pers"][j] or 0)
         run_en = f"{abs(pers)} day(s) of {'inflow' if pers > 0 else 'outflow'}" if pers else "no flow streak"
         run_zh = f"连续{abs(pers)}日{'流入' if pers > 0 else '流出'}" if pers else "无连续流向"
         fw = int(p["flow_window"])
-        en.append(f"{label} intensity {_f(s.flow_intensity, 1, True)} ({fw}-day net flow in days of "
+        en.append(f"{label} intensity {_f(intensity, 1, True)} ({fw}-day net flow in days of "
                   f"average flow), {run_en}")
-        zh.append(f"{label_zh}强度 {_f(s.flow_intensity, 1, True)}（{fw}日净额相当于日均的倍数），{run_zh}")
+        zh.append(f"{label_zh}强度 {_f(intensity, 1, True)}（{fw}日净额相当于日均的倍数），{run_zh}")
     else:
         en.append(f"{label} unknown")
         zh.append(f"{label_zh}未知")
-    if s.breadth is not None:
-        parts = ", ".join(f"{w}d {v * 100:.0f}%" for w, v in s.breadth_parts.items() if v is not None)
-        parts_zh = "，".join(f"{w}日 {v * 100:.0f}%" for w, v in s.breadth_parts.items() if v is not None)
-        en.append(f"breadth {s.breadth * 100:.0f}% above average ({parts})")
-        zh.append(f"广度 {s.breadth * 100:.0f}% 站上均线（{parts_zh}）")
+    breadth = f["breadth"][j]
+    if breadth is not None:
+        bparts = [(w, v[j]) for w, v in r.breadth_parts.items() if v[j] is not None]
+        parts = ", ".join(f"{w}d {v * 100:.0f}%" for w, v in bparts)
+        parts_zh = "，".join(f"{w}日 {v * 100:.0f}%" for w, v in bparts)
+        en.append(f"breadth {breadth * 100:.0f}% above average ({parts})")
+        zh.append(f"广度 {breadth * 100:.0f}% 站上均线（{parts_zh}）")
     else:
         en.append("breadth unknown")
         zh.append("广度未知")
-    basis = "+".join(s.component_weights)
-    en.append(f"composite {s.composite:.0f} ({basis}) -> {s.allocation}")
-    zh.append(f"综合 {s.composite:.0f}（{basis}）→ {ALLOC_ZH[s.allocation]}")
-    act = s.active_rules
+    basis = "+".join(r.component_weights[j])
+    alloc = r.allocation[j]
+    en.append(f"composite {f['comp'][j]:.0f} ({basis}) -> {alloc}")
+    zh.append(f"综合 {f['comp'][j]:.0f}（{basis}）→ {ALLOC_ZH[alloc]}")
     if act:
-        en.append("signals: " + ", ".join(f"{r.rule} {r.confidence:.0%} {r.status}" for r in act))
-        zh.append("信号：" + "，".join(f"{RULE_ZH[r.rule]} {r.confidence:.0%} {STATUS_ZH[r.status]}" for r in act))
+        en.append("signals: " + ", ".join(f"{rule} {conf:.0%} {status}" for rule, conf, status in act))
+        zh.append("信号：" + "，".join(f"{RULE_ZH[rule]} {conf:.0%} {STATUS_ZH[status]}"
+                                      for rule, conf, status in act))
     return "; ".join(en), "；".join(zh)
 
 
@@ -664,52 +904,64 @@ def _reasons(s: SectorRotation, p: Mapping[str, Any], source: str) -> tuple[str,
                 "OVERWEIGHT top 5 by composite, equal weight", allocates=True)
 def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     p = rotation_params(params)
-    res, why = panel_rotation(panel, p)
+    r, why = _sw_readout(panel, p)
     universe = panel.universe
-    by_code = universe.by_code()
-    ow = res.overweight
+    f = r.figures
+    ow = [j for j in r.order if r.allocation[j] == "OVERWEIGHT"]
     weight = 1.0 / len(ow) if ow else 0.0
-    frame = res.to_frame().set_index("code")
-    rank_cols = {"rs_ratio": "rs_ratio", "rs_momentum": "rs_momentum", "flow_intensity": "flow_intensity",
-                 "breadth": "breadth", "composite": "composite"}
-    ranks = {k2: cross_rank(frame[c].astype(float)) for k2, c in rank_cols.items()}
+    ranks = {name: clean_numbers(rank_array(np.array(f[key], dtype=float)))  # None -> NaN -> None
+             for name, key in (("rs_ratio", "ratio"), ("rs_momentum", "mom"), ("flow_intensity", "int"),
+                               ("breadth", "breadth"), ("composite", "comp"))}
+    rank_keys = list(ranks)
+    rank_rows = [dict(zip(rank_keys, row)) for row in zip(*ranks.values())]
+    factors = r.factors()
+    active = r.active()
+    rule_dicts = r.rule_dicts()
+    trail_labels = [d.strftime("%Y-%m-%d") for d in r.trail_dates]
+    trails, rules = {}, {}
     industries = []
-    for s in res.sectors:
-        ind = by_code[s.code]
-        en, zh = _reasons(s, p, res.flow_source)
-        signals = "; ".join(f"{r.rule} {r.confidence:.0%} {r.status}" for r in s.active_rules) or "none"
-        industries.append(IndustryScore(
-            code=s.code, name=ind.name, name_en=ind.name_en, factors=s.factors(),
-            ranks={k2: v[s.code] for k2, v in ranks.items()}, composite=s.composite,
-            selected=s.allocation == "OVERWEIGHT", weight=weight if s.allocation == "OVERWEIGHT" else 0.0,
-            reason_zh=zh, reason_en=en,
-            labels={"quadrant": s.quadrant, "allocation": s.allocation, "signals": signals,
-                    "flow_source": res.flow_source},
+    for j in r.order:
+        ind = universe.industries[j]
+        code = ind.index_code
+        act = active[j]
+        en, zh = _reasons(r, j, p, act)
+        signals = "; ".join(f"{rule} {conf:.0%} {status}" for rule, conf, status in act) or "none"
+        held = r.allocation[j] == "OVERWEIGHT"
+        industries.append(IndustryScore.from_clean(
+            code=code, name=ind.name, name_en=ind.name_en, factors=factors[j], ranks=rank_rows[j],
+            composite=f["comp"][j], selected=held, weight=weight if held else 0.0, reason_zh=zh,
+            reason_en=en, labels={"quadrant": r.quadrant(j), "allocation": r.allocation[j],
+                                  "signals": signals, "flow_source": r.source},
         ))
+        trails[code] = [{"date": trail_labels[i], "ratio": a, "momentum": b} for i, a, b in r.trail[j]]
+        rules[code] = rule_dicts[j]
     codes = universe.codes
-    bys = res.by_code()
+
+    def lacking(key: str) -> tuple[str, ...]:
+        return tuple(c for c, x in zip(codes, f[key]) if x is None)
+
     missing = []
-    no_rs = tuple(c for c in codes if bys[c].rs_ratio is None)
+    no_rs = lacking("ratio")
     if no_rs:
         missing.append(MissingInput("rs_ratio", no_rs, "no RS ratio: not ranked, NO DATA, not held"))
-    no_flow = tuple(c for c in codes if bys[c].flow_intensity is None)
+    no_flow = lacking("int")
     if no_flow:
         missing.append(MissingInput(
             "flow", no_flow,
             "flow proxy needs daily amount (SW industry amount exists from 2020 only): flow component "
             "dropped, composite weights renormalised over the components available; flow rule "
             "conditions count as not met"))
-    no_br = tuple(c for c in codes if bys[c].breadth is None)
+    no_br = lacking("breadth")
     if no_br:
         missing.append(MissingInput(
             "breadth", no_br,
             (why or "too few member stocks with prices") + ": breadth component dropped, composite "
             "weights renormalised over the components available"))
-    no_z = tuple(c for c in codes if bys[c].rs_z is None)
+    no_z = lacking("z")
     if no_z:
         missing.append(MissingInput("rs_z", no_z, f"fewer than {int(p['zscore_window']) // 2} days of RS ratio: "
                                     "normalised RS not shown (not used in the composite)"))
-    notes = list(res.notes) + [
+    notes = list(r.notes) + [
         f"Benchmark: CSI 300 price index ({universe.benchmark_price}); RS ratio = (1 + {p['lookback']}-day "
         f"industry return) / (1 + {p['lookback']}-day benchmark return); momentum = its change over "
         f"{p['momentum_period']} days.",
@@ -721,7 +973,7 @@ def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> Strategy
         f"Rule confidence = share of the rule's conditions met; entry at >= {p['entry_confidence']:.0%}, "
         f"exit after {p['exit_days']} consecutive days below.",
     ]
-    return StrategyResult(strategy=NAME, asof=res.asof, industries=tuple(industries),
+    # extras: RotationResult.trails() and RuleSignal.to_dict() per sector, built from the read-out.
+    return StrategyResult(strategy=NAME, asof=r.asof, industries=tuple(industries),
                           missing_inputs=tuple(missing), params=p, notes=tuple(notes),
-                          extras={"trails": res.trails(), "flow_source": res.flow_source,
-                                  "rules": {s.code: [r.to_dict() for r in s.rules] for s in res.sectors}})
+                          extras={"trails": trails, "flow_source": r.source, "rules": rules})

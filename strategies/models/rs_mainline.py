@@ -23,8 +23,9 @@ import pandas as pd
 
 from allocator.errors import NoDataError
 from allocator.panel import MarketPanel
-from strategies.base import IndustryScore, MissingInput, StrategyResult
-from strategies.factors import cross_rank, window_return
+from strategies.base import IndustryScore, MissingInput, StrategyResult, clean_numbers
+from strategies.factors import cross_rank, order_best_first, window_return
+from strategies.history import causal_row
 from strategies.registry import params_for, register
 
 NAME = "rs_mainline"
@@ -85,10 +86,29 @@ def rs_history(close: pd.DataFrame, windows: list[int]) -> tuple[dict[int, pd.Da
     return ranks, _mean_available([ranks[w] for w in windows])
 
 
-def _order(values: pd.Series, codes: list[str]) -> list[str]:
-    """Codes by value descending (missing last), ties in universe order."""
-    pos = {c: i for i, c in enumerate(codes)}
-    return sorted(codes, key=lambda c: (np.isnan(values[c]), -values[c] if not np.isnan(values[c]) else 0.0, pos[c]))
+def _rs_factors(windows: list[int]):  # type: ignore[no-untyped-def]
+    """``compute`` for :func:`strategies.history.causal_row`: per window the price change
+    (``ret_<w>``) and its cross-sectional rank (``rank_<w>``), RS and the rank of RS, every row.
+
+    Each row only uses closes up to its date (a shift and row-wise ranks): causal. The arithmetic
+    is that of :func:`rs_snapshot` (:func:`window_return`, :func:`cross_rank`), bit for bit.
+    """
+
+    def compute(root: MarketPanel) -> dict[str, np.ndarray]:
+        close = root.industry("close")
+        parts: dict[str, np.ndarray] = {}
+        ranks = {}
+        for w in windows:
+            ret = close / close.shift(w) - 1.0
+            ranks[w] = _rank_rows(ret)
+            parts[f"ret_{w}"] = ret.to_numpy(dtype=float)
+            parts[f"rank_{w}"] = ranks[w].to_numpy(dtype=float)
+        rs = _mean_available([ranks[w] for w in windows])
+        parts["rs"] = rs.to_numpy(dtype=float)
+        parts["rs_rank"] = _rank_rows(rs).to_numpy(dtype=float)
+        return parts
+
+    return compute
 
 
 def _f2(x: float) -> str:
@@ -104,67 +124,74 @@ def rs_mainline(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult
     asof = panel.last_date
     universe = panel.universe
     codes = universe.codes
-    close = panel.industry("close")
-    rets, ranks, rs = rs_snapshot(close, windows)
-    rs_rank = cross_rank(rs)
+    row = causal_row(panel, f"rs_mainline:{tuple(windows)}", _rs_factors(windows))
+    assert row is not None  # the panel has a last date
+    # Plain Python floats (None: missing): the loop below formats and compares them one by one.
+    rets = {w: clean_numbers(row[f"ret_{w}"]) for w in windows}
+    ranks = {w: clean_numbers(row[f"rank_{w}"]) for w in windows}
+    rs, rs_rank = clean_numbers(row["rs"]), clean_numbers(row["rs_rank"])
+    has_rs = [x is not None for x in rs]
 
-    order = _order(rs, codes)
-    valid = [c for c in order if not np.isnan(rs[c])]
-    mainlines = [c for c in valid if rs[c] > thr]
+    order = order_best_first(row["rs"]).tolist()
+    valid = [j for j in order if has_rs[j]]
+    mainlines = [j for j in valid if rs[j] > thr]
     held = mainlines[:max_h]
-    topped = [c for c in valid if c not in held][: max(0, min_h - len(held))]
+    topped = [j for j in valid if j not in held][: max(0, min_h - len(held))]
     selected = set(held) | set(topped)
     weight = 1.0 / len(selected) if selected else 0.0
 
     wtxt = "/".join(str(w) for w in windows)
-    by_code = universe.by_code()
-    industries = []
-    for c in order:
-        ind = by_code[c]
-        factors: dict[str, float] = {f"ret_{w}": rets[w][c] for w in windows}
-        factors.update({f"rs_{w}": ranks[w][c] for w in windows})
-        factors["rs"] = rs[c]
-        rk = {f"rs_{w}": ranks[w][c] for w in windows}
-        rk["rs"] = rs_rank[c]
-        parts_en = ", ".join(f"{w}d {_f2(ranks[w][c])}" for w in windows)
-        parts_zh = "，".join(f"{w}日 {_f2(ranks[w][c])}" for w in windows)
-        head_en, head_zh = f"RS {_f2(rs[c])} ({parts_en})", f"RS {_f2(rs[c])}（{parts_zh}）"
-        is_main = c in mainlines
-        if np.isnan(rs[c]):
+    industries = [universe.industries[j] for j in range(len(codes))]
+    results = []
+    for j in order:
+        ind = industries[j]
+        factors: dict[str, float] = {f"ret_{w}": rets[w][j] for w in windows}
+        factors.update({f"rs_{w}": ranks[w][j] for w in windows})
+        factors["rs"] = rs[j]
+        rk = {f"rs_{w}": ranks[w][j] for w in windows}
+        rk["rs"] = rs_rank[j]
+        is_main = j in mainlines
+        if not has_rs[j]:
             role = "unranked"
             en = f"no {wtxt}-day price change (index history too short or no close): not ranked, not held"
             zh = f"缺少{wtxt}日涨跌幅（指数历史不足或无收盘价）：未参与排名，不持有"
-        elif c in held:
-            role = "mainline"
-            en, zh = f"{head_en} > {thr:.2f}: mainline, held", f"{head_zh} > {thr:.2f}：主线，持有"
-        elif is_main:
-            role = "beyond max"
-            en = (f"{head_en} > {thr:.2f}: mainline, but {max_h} stronger mainlines fill the "
-                  f"{max_h}-holding cap: not held")
-            zh = f"{head_zh} > {thr:.2f}：主线，但已有{max_h}个更强主线占满持仓上限：不持有"
-        elif c in topped:
-            role = "top-up"
-            en = (f"{head_en} <= {thr:.2f}: not a mainline; held as next best by RS to reach "
-                  f"{min_h} holdings")
-            zh = f"{head_zh} ≤ {thr:.2f}：非主线；按RS次优补足至{min_h}个持仓，持有"
         else:
-            role = "none"
-            en, zh = f"{head_en} <= {thr:.2f}: not a mainline, not held", f"{head_zh} ≤ {thr:.2f}：非主线，不持有"
-        industries.append(IndustryScore(
-            code=c, name=ind.name, name_en=ind.name_en, factors=factors, ranks=rk, composite=rs[c],
-            selected=c in selected, weight=weight if c in selected else 0.0,
+            r_txt = [_f2(ranks[w][j]) for w in windows]
+            parts_en = ", ".join(f"{w}d {r}" for w, r in zip(windows, r_txt))
+            parts_zh = "，".join(f"{w}日 {r}" for w, r in zip(windows, r_txt))
+            rs_txt = _f2(rs[j])
+            head_en, head_zh = f"RS {rs_txt} ({parts_en})", f"RS {rs_txt}（{parts_zh}）"
+            if j in held:
+                role = "mainline"
+                en, zh = f"{head_en} > {thr:.2f}: mainline, held", f"{head_zh} > {thr:.2f}：主线，持有"
+            elif is_main:
+                role = "beyond max"
+                en = (f"{head_en} > {thr:.2f}: mainline, but {max_h} stronger mainlines fill the "
+                      f"{max_h}-holding cap: not held")
+                zh = f"{head_zh} > {thr:.2f}：主线，但已有{max_h}个更强主线占满持仓上限：不持有"
+            elif j in topped:
+                role = "top-up"
+                en = (f"{head_en} <= {thr:.2f}: not a mainline; held as next best by RS to reach "
+                      f"{min_h} holdings")
+                zh = f"{head_zh} ≤ {thr:.2f}：非主线；按RS次优补足至{min_h}个持仓，持有"
+            else:
+                role = "none"
+                en, zh = f"{head_en} <= {thr:.2f}: not a mainline, not held", f"{head_zh} ≤ {thr:.2f}：非主线，不持有"
+        results.append(IndustryScore.from_clean(
+            code=ind.index_code, name=ind.name, name_en=ind.name_en, factors=factors, ranks=rk,
+            composite=rs[j], selected=j in selected, weight=weight if j in selected else 0.0,
             reason_zh=zh, reason_en=en,
             labels={"mainline": "yes" if is_main else "no", "selection": role},
         ))
 
     missing = []
     for w in windows:
-        gone = tuple(c for c in codes if np.isnan(rets[w][c]))
+        gone = tuple(c for c, r in zip(codes, rets[w]) if r is None)
         if gone:
             treat = ("RS is the mean of the windows available" if len(windows) > 1
                      else "not ranked, not selectable")
             missing.append(MissingInput(f"ret_{w}", gone, f"{w}-day price change unavailable; " + treat))
-    none = tuple(c for c in codes if np.isnan(rs[c]))
+    none = tuple(c for c, ok in zip(codes, has_rs) if not ok)
     if none:
         missing.append(MissingInput("rs", none, "no window available: not ranked, not selectable"))
 
@@ -179,7 +206,7 @@ def rs_mainline(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult
     if not selected:
         notes.append("No industry has an RS value on this date: the book is all cash.")
     return StrategyResult(
-        strategy=NAME, asof=asof, industries=tuple(industries), missing_inputs=tuple(missing),
+        strategy=NAME, asof=asof, industries=tuple(results), missing_inputs=tuple(missing),
         params=p, notes=tuple(notes),
     )
 

@@ -122,11 +122,13 @@ def hand_base(codes: list[str]) -> tuple[Base, dict[str, str]]:
         for c in ("amount_share", "volume_ratio", "volatility"):
             rows[code][f"crowding_{c}"] = cr
             rows[code][f"crowding_{c}_pct"] = cr
-    df = pd.DataFrame.from_dict(rows, orient="index")
-    df.index = pd.Index(df.index, dtype=object)
+    names_ = list(rows[codes[0]])
+    columns = {k: np.array([rows[c][k] for c in codes], dtype=float if isinstance(rows[codes[0]][k], float)
+                           else object) for k in names_ if k != "_crowding_components_list"}
+    columns["_crowding_components_list"] = [rows[c]["_crowding_components_list"] for c in codes]
     comps = ("amount_share", "volume_ratio", "volatility")
-    crowd = pd.DataFrame({f"{c}_pct": df[f"crowding_{c}_pct"] for c in comps})
-    return Base(df, _Table(), crowd, comps), names
+    crowd = {f"{c}_pct": columns[f"crowding_{c}_pct"] for c in comps}
+    return Base(columns, _Table(), crowd, comps, list(codes)), names
 
 
 @pytest.fixture
@@ -135,7 +137,8 @@ def hand(monkeypatch):  # type: ignore[no-untyped-def]
     panel = full.asof("2020-06-30")
     base, names = hand_base(list(panel.universe.codes))
     monkeypatch.setattr(ptc_mod, "base_frame",
-                        lambda *a, **k: Base(base.df.copy(), base.table, base.crowding, base.comps))
+                        lambda *a, **k: Base(dict(base.columns), base.table, base.crowding, base.comps,
+                                             base.codes))
     return panel, names
 
 

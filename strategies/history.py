@@ -1,0 +1,198 @@
+"""Factor histories computed once per full panel and read one date at a time.
+
+A model run at a month-end needs its factors on one row only, but a backtest asks for every
+month-end. Like :meth:`allocator.panel.MarketPanel.causal`, :func:`causal_values` computes a
+full-history array once on the uncut root panel (the cache is shared by every ``asof`` cut of it)
+and hands each cut only the rows up to its last date -- as a numpy view, because a pandas slice
+costs more than the whole model run at one date.
+
+Every ``compute`` passed here must be causal: its row for date ``d`` may only use data dated
+``<= d`` (shifts, trailing windows, row-wise ranks, membership in force on ``d``). The
+prefix-invariance tests, which rebuild the panel from data cut at ``t`` and compare the results
+exactly, check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from allocator.panel import MarketPanel
+
+Compute = Callable[[MarketPanel], np.ndarray]
+
+
+def visible_rows(panel: MarketPanel) -> int:
+    """How many of the root's trading dates the panel sees (its bars are a prefix of the root's)."""
+    return len(panel.bars["close"].index)
+
+
+def causal_values(panel: MarketPanel, name: object, compute: Compute) -> np.ndarray:
+    """``compute(root)`` -- a causal array with one row per root date -- up to the panel's last date.
+
+    Computed once per root panel and memoised under ``name`` (which must identify the computation,
+    parameters included); returns a read-only view.
+    """
+    key = ("causal_values", name)
+    full = panel.cache.get(key)
+    if full is None:
+        full = np.asarray(compute(panel.cache["__root__"]))
+        full.flags.writeable = False
+        panel.cache[key] = full
+    return full[: visible_rows(panel)]
+
+
+def industry_values(panel: MarketPanel, field: str) -> np.ndarray:
+    """A bar field for the universe's industries (dates x industries, universe order) up to the
+    panel's last date, like ``panel.industry(field).to_numpy()``."""
+    return causal_values(panel, ("industry", field),
+                         lambda root: root.industry(field).to_numpy(dtype=float))
+
+
+def stacked(parts: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, slice]]:
+    """Several dates x k arrays side by side (one read per date instead of one per part)."""
+    layout: dict[str, slice] = {}
+    j = 0
+    for name, arr in parts.items():
+        layout[name] = slice(j, j + arr.shape[1])
+        j += arr.shape[1]
+    return np.hstack([np.asarray(a, dtype=float) for a in parts.values()]), layout
+
+
+def causal_row(panel: MarketPanel, name: object,
+               compute: Callable[[MarketPanel], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
+    """The row at the panel's last date of several causal histories at once.
+
+    ``compute(root)`` returns ``{part: dates x k array}``; the result is ``{part: k-vector}``, or
+    ``None`` when the panel holds no dates.
+    """
+    key = ("causal_row", name)
+    cached = panel.cache.get(key)
+    if cached is None:
+        values, layout = stacked(compute(panel.cache["__root__"]))
+        values.flags.writeable = False
+        cached = panel.cache[key] = (values, layout)
+    values, layout = cached
+    n = visible_rows(panel)
+    if n == 0:
+        return None
+    row = values[n - 1]
+    return {k: row[s] for k, s in layout.items()}
+
+
+def causal_arrays(panel: MarketPanel, name: object,
+                  compute: Callable[[MarketPanel], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Several causal histories (``compute(root)`` returns ``{part: array with one row per root
+    date}``), each up to the panel's last date."""
+    key = ("causal_arrays", name)
+    full = panel.cache.get(key)
+    if full is None:
+        full = {}
+        for k, arr in compute(panel.cache["__root__"]).items():
+            arr = np.asarray(arr)
+            arr.flags.writeable = False
+            full[k] = arr
+        panel.cache[key] = full
+    n = visible_rows(panel)
+    return {k: arr[:n] for k, arr in full.items()}
+
+
+def trailing(values: np.ndarray, n: int) -> np.ndarray:
+    """The last ``n`` rows (all of them if fewer)."""
+    return values[-n:] if n > 0 else values[:0]
+
+
+# -- column reductions with pandas' arithmetic ----------------------------------------------------
+# The models were written with ``DataFrame.mean()`` / ``.std()`` over a trailing window. These do
+# the same on a dates x codes array, with the same summation order, so that the figures stay
+# bit-identical. pandas reduces each column of the frame's storage block: when the block stores
+# the frame date-major (``strided``: any frame that came out of arithmetic on a panel field), a
+# column without gaps is summed in date order; with a gap anywhere in the window pandas first
+# copies the block (filling 0) to one contiguous row per column, which numpy sums pairwise. The
+# variance always works on such a copy.
+
+
+def _contiguous(window: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(one contiguous row per column with 0 in the gaps, gap mask, count of values)."""
+    v = np.array(window.T, dtype=float, order="C")  # a copy: the gaps are filled below
+    mask = np.isnan(v)
+    if mask.any():
+        v[mask] = 0.0
+    count = (mask.shape[1] - mask.sum(axis=1)).astype(float)
+    return v, mask, count
+
+
+def column_mean(window: np.ndarray, *, strided: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(DataFrame(window).mean(), .count())``: NaN skipped, NaN for an empty column."""
+    window = np.asarray(window, dtype=float)
+    if strided and len(window) and not np.isnan(window).any():
+        # Summed row after row (numpy accumulates along the strided axis in order).
+        return window.sum(axis=0) / float(len(window)), np.full(window.shape[1], float(len(window)))
+    v, _, count = _contiguous(window)
+    with np.errstate(all="ignore"):
+        mean = v.sum(axis=1) / count
+    mean[count == 0] = np.nan
+    return mean, count
+
+
+def column_std(window: np.ndarray, ddof: int = 1) -> np.ndarray:
+    """``DataFrame(window).std(ddof)``: pandas' two-pass variance, NaN with ``ddof`` or fewer values."""
+    v, mask, count = _contiguous(np.asarray(window, dtype=float))
+    with np.errstate(all="ignore"):
+        d = count - ddof
+        d[count <= ddof] = np.nan
+        avg = v.sum(axis=1) / count
+        sqr = (avg[:, None] - v) ** 2
+        if mask.any():
+            sqr[mask] = 0.0
+        return np.sqrt(sqr.sum(axis=1) / d)
+
+
+# -- rolling standard deviation with pandas' arithmetic -------------------------------------------
+# ``DataFrame.rolling(w).std()`` updates a running mean and sum of squares row by row (adding the
+# new value, removing the one leaving the window), so its figures depend on the row the
+# computation starts from. Models that define a volatility on a fixed tail of rows therefore
+# compute it on exactly that tail; calling pandas' kernel per column skips the per-column
+# overhead of the DataFrame method (ten times the cost here). The kernel is internal to pandas:
+# it is checked once against the public method and the public method is used if it differs.
+
+try:  # pragma: no cover - depends on the pandas build
+    from pandas._libs.window.aggregations import roll_var as _roll_var
+except ImportError:  # pragma: no cover
+    _roll_var = None
+
+_KERNEL_OK: list[bool] = []
+
+
+def _kernel_std(values: np.ndarray, window: int, min_periods: int, ddof: int) -> np.ndarray:
+    n = len(values)
+    end = np.arange(1, n + 1, dtype=np.int64)
+    start = np.maximum(end - window, 0).astype(np.int64)
+    out = np.empty(values.shape)
+    for j in range(values.shape[1]):
+        var = _roll_var(np.ascontiguousarray(values[:, j], dtype=float), start, end, min_periods, ddof)
+        out[:, j] = np.sqrt(np.maximum(var, 0.0))  # pandas' zsqrt: a negative round-off gives 0
+    return out
+
+
+def _pandas_std(values: np.ndarray, window: int, min_periods: int, ddof: int) -> np.ndarray:
+    return pd.DataFrame(values).rolling(window, min_periods=min_periods).std(ddof=ddof).to_numpy(dtype=float)
+
+
+def rolling_std(values: np.ndarray, window: int, min_periods: int, ddof: int = 1) -> np.ndarray:
+    """``DataFrame(values).rolling(window, min_periods=min_periods).std(ddof=ddof)`` as an array."""
+    if not _KERNEL_OK:
+        ok = _roll_var is not None
+        if ok:
+            probe = np.random.default_rng(0).normal(size=(60, 2))
+            probe[[3, 40], [0, 1]] = np.nan
+            try:
+                ok = np.array_equal(_kernel_std(probe, 7, 7, 1), _pandas_std(probe, 7, 7, 1), equal_nan=True)
+            except Exception:  # noqa: BLE001 - any change of the internal signature
+                ok = False
+        _KERNEL_OK.append(ok)
+    if _KERNEL_OK[0] and len(values):
+        return _kernel_std(np.asarray(values, dtype=float), window, min_periods, ddof)
+    return _pandas_std(values, window, min_periods, ddof)
