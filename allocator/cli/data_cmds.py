@@ -14,7 +14,9 @@ from allocator.cli.output import echo_json, format_table
 @click.command()
 @pass_app
 def init(app: AppContext) -> None:
-    """Create the database schema (idempotent)."""
+    """Create the database schema (idempotent): market data and the paper ledger."""
+    import paper.models  # noqa: F401  (registers the ledger tables on the shared metadata)
+
     created = app.store.init_schema()
     click.echo(f"schema ready in {app.db_url}" + (f" (created {', '.join(created)})" if created else " (no change)"))
 

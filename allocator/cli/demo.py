@@ -13,6 +13,31 @@ def _section(title: str) -> None:
     click.secho(f"\n== {title}", bold=True)
 
 
+def backtest_table(panel, models: list[str], cost_bps: float) -> str:  # type: ignore[no-untyped-def]
+    """One row per model: the whole period and the out-of-sample excess, same benchmark."""
+    from allocator.backtest import backtest
+    from allocator.cli.backtest_cmd import _p, _r
+    from allocator.cli.output import format_table
+
+    rows = []
+    bench = None
+    for name in models:
+        d = backtest(panel, name, "2014-01-01", "2025-06-30", cost_bps=cost_bps).to_dict(nav=False)
+        bench = d
+        oos = d["split"]["out_of_sample"]
+        rows.append([name, _p(d["annual_return"]), _p(d["excess_return"], True), _p(d["tracking_error"]),
+                     _r(d["information_ratio"]), _p(d["max_drawdown"]), _p(d["monthly_win_rate"]),
+                     _p(d["turnover"]), _p(oos["excess_return"], True), _r(oos["information_ratio"])])
+    if bench is not None:
+        rows.append([f"{bench['benchmark']} (benchmark)", _p(bench["benchmark_annual_return"]), "", "", "", "", "", "",
+                     "", ""])
+    head = ["model", "ann. return", "excess", "TE", "IR", "max DD", "win rate", "turnover/yr", "OOS excess",
+            "OOS IR"]
+    period = f"{bench['start']} -> {bench['end']}" if bench else ""
+    return (f"{period}; out of sample (OOS) = from 2020-01-01\n"
+            + format_table(head, rows, "l" + "r" * 9))
+
+
 @click.command()
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(path_type=Path),
               help="Folder for the demo database and outputs.")
@@ -20,7 +45,8 @@ def _section(title: str) -> None:
 @click.pass_context
 @pass_app
 def demo(app: AppContext, ctx: click.Context, out_dir: Path, capital: float) -> None:
-    """Run the main job on the embedded real data: load, status, signals, recommendations."""
+    """Run the main job on the embedded real data: load, status, signals, backtests,
+    recommendations and paper books."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if app.db_option is None:
         app.db_option = f"sqlite:///{(out_dir / 'demo.db').resolve()}"
@@ -46,12 +72,21 @@ def demo(app: AppContext, ctx: click.Context, out_dir: Path, capital: float) -> 
     for name in registry.names():
         click.echo("")
         click.echo(render_result(registry.run(name, panel, signal), "en", max_factors=5))
+    _section("4. backtest of every model, 2014 to 2025-06 (industry indices vs the CSI 300 price index, "
+             f"{app.settings.costs.cost_bps:g} bp per side)")
+    click.echo(backtest_table(panel, registry.names(allocating_only=True), app.settings.costs.cost_bps))
     s = app.settings
     names = {i.index_code: i.name for i in app.universe.industries}
-    _section(f"4. recommendation for {capital:,.0f} CNY per model")
+    _section(f"5. recommendation for {capital:,.0f} CNY per model")
     for name in registry.names(allocating_only=True):
         click.echo("")
         rec = recommend(panel, name, signal, Book(cash=capital), load_etf_map(),
                         CostModel.from_settings(s.costs),
                         PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value))
         click.echo(render_recommendation(rec, names))
+
+    from allocator.cli.paper_cmds import demo_books
+
+    _section("6. a paper book per model over the last 12 months of the embedded data "
+             f"({capital:,.0f} CNY each, ETFs, vs {app.universe.benchmark_total_return})")
+    demo_books(app, months=12, capital=capital)

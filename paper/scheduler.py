@@ -1,0 +1,161 @@
+"""``allocator serve``: APScheduler running the after-close job, its job store in the same database.
+
+Jobs (stable ids, ``replace_existing=True``, so a restart never adds a second copy)
+    ``paper-daily``    cron, Monday to Friday at ``[schedule] daily_job_time`` in
+                       ``[schedule] timezone``: :func:`daily_job`.
+    ``paper-catchup``  once, at start: the same job, so days missed while the service was down
+                       are stepped at once.
+
+:func:`daily_job` is trading-day aware and idempotent: on a trading day it first updates the
+market data when a source is configured (``--update-data``: akshare), then steps every paper book
+through every pending day that has market data (:func:`paper.engine.run_portfolios`). The monthly
+rebalance is part of the step: the step of a book's trade date (the first trading day of the
+month by default) runs the model as of the previous close and fills at that day's close. Because
+every day is written in one transaction and only once (:mod:`paper.ledger`), running the job
+twice - a coalesced misfire, a restart, two services - never double-posts.
+
+Job defaults: ``coalesce=True`` (missed runs collapse into one), ``max_instances=1``,
+``misfire_grace_time`` six hours (a run missed by less is still made when the service comes
+back; a run missed by more is skipped, and the next run or the start-up catch-up steps its days
+anyway). SIGTERM and SIGINT stop the scheduler cleanly: the running job writes the whole days it
+has computed (at most :data:`paper.engine.DAYS_PER_COMMIT`) and returns, then
+``shutdown(wait=True)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from typing import Any
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger("allocator.serve")
+
+JOB_DAILY = "paper-daily"
+JOB_CATCHUP = "paper-catchup"
+MISFIRE_GRACE_S = 6 * 3600
+
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask a running job to return after the days it is writing."""
+    _STOP.set()
+
+
+def daily_job(db_url: str, config_path: str | None = None, update_data: bool = False,
+              today: str | None = None) -> dict[str, Any]:
+    """Update data (optionally), then step every paper book up to the last day with data.
+
+    Returns a summary (also logged): ``date``, ``trading_day``, ``updated``, ``books`` (one
+    :meth:`paper.engine.RunReport.to_dict` per book).
+    """
+    import pandas as pd
+
+    import paper.models  # noqa: F401  (registers the ledger tables)
+    from allocator.calendar import TradingCalendar
+    from allocator.config import load_settings, load_universe
+    from allocator.panel import load_panel
+    from allocator.store import Store
+    from paper.engine import ModelRunner, needs_stocks, run_portfolio
+    from paper.ledger import has_ledger_schema, list_portfolios
+
+    settings = load_settings(config_path)
+    store = Store(db_url)
+    tz = ZoneInfo(settings.schedule.timezone)
+    day = pd.Timestamp(today) if today else pd.Timestamp(dt.datetime.now(tz).date())
+    calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
+    trading = calendar.is_trading_day(day)
+    summary: dict[str, Any] = {"date": day.date().isoformat(), "trading_day": trading, "updated": None, "books": []}
+    if update_data and trading:
+        try:
+            from allocator.sources.akshare_source import update
+
+            result = update(store, settings, load_universe(settings.universe.default), until=day.date())
+            summary["updated"] = bool(result.ok)
+        except Exception as exc:  # noqa: BLE001 - a failed update must not stop the marks
+            log.warning("data update failed: %s; stepping with the data stored", exc)
+            summary["updated"] = False
+    if not has_ledger_schema(store):
+        log.info("no paper-ledger tables in %s; nothing to step", db_url)
+        return summary
+    books = list_portfolios(store)
+    if not books:
+        log.info("no paper books to step")
+        return summary
+    panel = load_panel(store, load_universe(settings.universe.default),
+                       stocks=needs_stocks(b.strategy for b in books))
+    runner = ModelRunner(panel)
+    for book in books:
+        if _STOP.is_set():
+            break
+        try:
+            report = run_portfolio(store, panel, book.name, until=day, runner=runner, stop=_STOP.is_set)
+        except Exception as exc:  # noqa: BLE001 - one broken book must not stop the others
+            log.error("%s: step failed: %s", book.name, exc)
+            summary["books"].append({"name": book.name, "error": str(exc)})
+            continue
+        log.info("%s: stepped %d day(s)%s%s", book.name, report.stepped,
+                 f" through {report.last.date()}" if report.last is not None else "",
+                 f"; {report.stopped}" if report.stopped else "")
+        summary["books"].append(report.to_dict())
+    return summary
+
+
+def build_scheduler(db_url: str, config_path: str | None = None, *, update_data: bool = False,
+                    every_seconds: float | None = None, catch_up: bool = True):  # type: ignore[no-untyped-def]
+    """A BlockingScheduler with the jobs above; its job store is the ``apscheduler_jobs`` table of
+    the database at ``db_url``. ``every_seconds`` replaces the cron trigger by an interval (tests)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from allocator.config import load_settings
+    from allocator.store import Store
+
+    settings = load_settings(config_path)
+    tz = ZoneInfo(settings.schedule.timezone)
+    store = Store(db_url)
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=store.engine)},
+        executors={"default": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
+        timezone=tz,
+    )
+    kwargs = {"db_url": db_url, "config_path": config_path, "update_data": update_data}
+    if every_seconds:
+        trigger = IntervalTrigger(seconds=every_seconds, timezone=tz)
+    else:
+        hh, mm = (int(x) for x in settings.schedule.daily_job_time.split(":"))
+        trigger = CronTrigger(day_of_week="mon-fri", hour=hh, minute=mm, timezone=tz)
+    scheduler.add_job("paper.scheduler:daily_job", trigger, id=JOB_DAILY, name="after-close update and paper step",
+                      kwargs=kwargs, replace_existing=True)
+    if catch_up:
+        scheduler.add_job("paper.scheduler:daily_job", "date", run_date=dt.datetime.now(tz), id=JOB_CATCHUP,
+                          name="start-up catch-up", kwargs=kwargs, replace_existing=True)
+    return scheduler
+
+
+def serve(db_url: str, config_path: str | None = None, *, update_data: bool = False,
+          every_seconds: float | None = None) -> None:
+    """Run the scheduler until SIGTERM or SIGINT; returns after a clean shutdown."""
+    scheduler = build_scheduler(db_url, config_path, update_data=update_data, every_seconds=every_seconds)
+    _STOP.clear()
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping after the current day", signum)
+        request_stop()
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        scheduler.start()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    log.info("scheduler stopped")

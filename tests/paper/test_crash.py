@@ -1,0 +1,106 @@
+"""A replay killed part-way (SIGKILL to a separate process) and resumed writes exactly the ledger
+of an uninterrupted replay; two ``paper run`` processes on one book never double-post."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from allocator.config import load_universe
+from allocator.panel import load_panel
+from allocator.store import Store
+from paper.check import check_portfolio
+from paper.engine import run_portfolio
+from tests.paper._paper_kit import create_book, dump_ledger, snapshot_count, spawn_cli
+
+START = "2021-03-01"
+TOTAL_DAYS = 163  # trading days 2021-03-01 .. 2021-10-29
+
+
+def reference_ledger(url: str, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    """Copy the database (book created, nothing stepped) and replay it uninterrupted in-process."""
+    ref = tmp_path / "reference.db"
+    shutil.copy(url.removeprefix("sqlite:///"), ref)
+    store = Store(f"sqlite:///{ref}")
+    report = run_portfolio(store, load_panel(store, load_universe()), "rs")
+    assert report.stepped == TOTAL_DAYS
+    return dump_ledger(store)
+
+
+def kill_after(proc, path: Path, snapshots: int, timeout: float = 60.0) -> int:  # type: ignore[no-untyped-def]
+    """SIGKILL ``proc`` once the book has ``snapshots`` days; returns the count at the kill."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = snapshot_count(path, "rs")
+        if n >= snapshots:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+            return n
+        if proc.poll() is not None:
+            raise AssertionError(f"the replay ended before it could be killed: {proc.communicate()}")
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError("the replay made no progress")
+
+
+def test_killed_replay_resumes_to_the_uninterrupted_ledger(synthetic_db: str, tmp_path: Path) -> None:
+    path = Path(synthetic_db.removeprefix("sqlite:///"))
+    create_book(synthetic_db, "rs", "rs_mainline", START, 1_000_000)
+    expected = reference_ledger(synthetic_db, tmp_path)
+    args = ["--db", synthetic_db, "paper", "run", "rs"]
+    slow = {"PAPER_TEST_DELAY": "0.01"}  # 10 ms inside the transaction after each insert
+
+    for stop_at in (25, 70):  # killed twice, each time part-way through the replay
+        proc = spawn_cli(tmp_path, args, env=slow)
+        killed_at = kill_after(proc, path, stop_at)
+        assert proc.returncode == -signal.SIGKILL
+        assert stop_at <= killed_at < TOTAL_DAYS
+        # Whatever the kill interrupted, the ledger holds whole days only and is consistent.
+        store = Store(synthetic_db)
+        report = check_portfolio(store, "rs")
+        assert report.ok, report.differences[:5]
+        assert report.snapshots == snapshot_count(path, "rs")
+        store.engine.dispose()
+
+    proc = spawn_cli(tmp_path, [*args, "--json"])
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    resumed = json.loads(out)
+    assert resumed["last"] == "2021-10-29" and 0 < resumed["stepped"] < TOTAL_DAYS
+    assert dump_ledger(Store(synthetic_db)) == expected
+
+
+def test_two_runs_at_once_never_double_post(synthetic_db: str, tmp_path: Path) -> None:
+    create_book(synthetic_db, "rs", "rs_mainline", START, 1_000_000)
+    expected = reference_ledger(synthetic_db, tmp_path)
+    barrier = tmp_path / "go"
+    # One day per transaction (as the daily job writes) and a pause after each lets the other
+    # process in: they interleave, each finding the days the other wrote (a stale head: reload
+    # and carry on), and never write a day twice.
+    env = {"PAPER_TEST_DELAY": "0.002", "PAPER_TEST_PAUSE": "0.01", "PAPER_TEST_DAYS_PER_COMMIT": "1",
+           "PAPER_TEST_BARRIER": str(barrier)}
+    procs = [spawn_cli(tmp_path, ["--db", synthetic_db, "paper", "run", "rs", "--json"], env=env) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("go.ready.*"))) < 2:  # both imported and waiting: start together
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.01)
+    barrier.touch()
+    reports = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        reports.append(json.loads(out))
+    # Every day was written exactly once, by one of the two; both wrote some.
+    assert sum(r["stepped"] for r in reports) == TOTAL_DAYS
+    assert all(r["stepped"] > 0 for r in reports) and sum(r["retries"] for r in reports) > 0
+    assert all(r["up_to_date"] == "2021-10-29" for r in reports)
+    store = Store(synthetic_db)
+    assert dump_ledger(store) == expected
+    snaps = pd.read_sql("SELECT date FROM paper_snapshot", store.engine)
+    assert len(snaps) == TOTAL_DAYS and snaps["date"].is_unique
+    assert check_portfolio(store, "rs").ok
