@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+                      model_validator)
 
 from allocator.errors import ConfigError
 
@@ -71,6 +72,48 @@ class AkshareSettings(_Strict):
     throttle_s: float = Field(1.0, ge=0)
 
 
+class TelegramPushSettings(_Strict):
+    bot_token: SecretStr = SecretStr("")
+    chat_id: str = ""
+    api_base: str = "https://api.telegram.org"
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _chat_id_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class FeishuPushSettings(_Strict):
+    webhook_url: SecretStr = SecretStr("")
+    secret: SecretStr = SecretStr("")
+
+
+class EmailPushSettings(_Strict):
+    host: str = ""
+    port: int = Field(0, ge=0, le=65535)  # 0: 465 with ssl, 587 with starttls, else 25
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    starttls: bool = True
+    ssl: bool = False
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> EmailPushSettings:
+        if self.ssl and self.starttls:
+            raise ValueError("ssl and starttls are exclusive; set one of them to false")
+        return self
+
+
+class PushSettings(_Strict):
+    retries: int = Field(3, ge=0, le=10)
+    backoff_s: float = Field(1.0, ge=0)
+    timeout_s: float = Field(10.0, gt=0)
+    telegram: TelegramPushSettings = TelegramPushSettings()
+    feishu: FeishuPushSettings = FeishuPushSettings()
+    email: EmailPushSettings = EmailPushSettings()
+
+
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     costs: CostSettings = CostSettings()
@@ -79,6 +122,7 @@ class Settings(_Strict):
     universe: UniverseSettings = UniverseSettings()
     data: DataSettings = DataSettings()
     akshare: AkshareSettings = AkshareSettings()
+    push: PushSettings = PushSettings()
 
 
 class Industry(_Strict):

@@ -122,16 +122,31 @@ def signals(app: AppContext, name: str, asof: str | None, leaders_year: int | No
 @click.option("--date", "date", metavar="DATE", help="Digest date YYYY-MM-DD (default: last date in the store).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="zh", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--push", "push", type=click.Choice(["telegram", "feishu", "email"]), multiple=True,
+              help="Also send the digest through this channel (repeatable; settings in [push.*] "
+                   "of the config or ALLOCATOR_TELEGRAM_*, ALLOCATOR_FEISHU_*, ALLOCATOR_SMTP_*).")
 @pass_app
-def monitor(app: AppContext, date: str | None, lang: str, as_json: bool) -> None:
+def monitor(app: AppContext, date: str | None, lang: str, as_json: bool,
+            push: tuple[str, ...]) -> None:
     """The daily momentum digest (top and bottom five, actions, overall advice)."""
     from strategies import registry
     from strategies.models.monitor import daily_digest, digest_data
 
+    if push and as_json:
+        raise click.UsageError("--push sends the text digest; leave out --json")
     panel = app.panel()
     t = resolve_asof(panel, date, "--date") if date else panel.last_date
     params = registry.params_for("momentum_monitor")
     if as_json:
         echo_json(digest_data(panel, t, params))
-    else:
-        click.echo(daily_digest(panel, t, params, lang=lang))
+        return
+    text = daily_digest(panel, t, params, lang=lang)
+    click.echo(text)
+    if push:
+        from reports.push import PushConfig, push_digest
+
+        config = PushConfig.from_settings(app.settings.push)
+        day = t.strftime("%Y-%m-%d")
+        for channel in dict.fromkeys(push):
+            result = push_digest(channel, text, day, config)
+            click.echo(f"pushed the digest for {day} to {channel} ({result.messages} message(s))")
