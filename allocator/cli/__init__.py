@@ -78,8 +78,8 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool
 
 
 def _register() -> None:
-    from allocator.cli import (backtest_cmd, data_cmds, demo, paper_cmds, rebalance_cmd, research_cmd,
-                               sector_cmd, signals)
+    from allocator.cli import (backtest_cmd, data_cmds, demo, paper_cmds, rebalance_cmd, report_cmd,
+                               research_cmd, sector_cmd, signals)
 
     cli.add_command(data_cmds.init)
     cli.add_command(data_cmds.data)
@@ -92,6 +92,7 @@ def _register() -> None:
     cli.add_command(research_cmd.research)
     cli.add_command(paper_cmds.paper)
     cli.add_command(paper_cmds.serve)
+    cli.add_command(report_cmd.report)
     cli.add_command(demo.demo)
 
 

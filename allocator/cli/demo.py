@@ -38,6 +38,32 @@ def backtest_table(panel, models: list[str], cost_bps: float) -> str:  # type: i
             + format_table(head, rows, "l" + "r" * 9))
 
 
+def write_demo_reports(app: AppContext, panel, books: list[str], models: list[str],  # type: ignore[no-untyped-def]
+                       out_dir: Path) -> None:
+    """The monthly report and the paper review of the first demo book, and the backtest report
+    of every model."""
+    import pandas as pd
+
+    from paper.ledger import read_frame
+    from reports.build import backtest_report, monthly_report, paper_report
+
+    book = books[0]
+    last_run = read_frame(app.store, "SELECT MAX(trade_date) AS d FROM paper_run WHERE portfolio = :p", {"p": book},
+                          "d")["d"].iloc[0]
+    month = pd.Timestamp(last_run).strftime("%Y-%m")
+    jobs = [
+        (f"monthly report of {book}, {month}",
+         lambda: monthly_report(app.store, panel, book, month, out_dir / f"monthly-{book}-{month}.pdf", "zh")),
+        (f"backtest report of {len(models)} models, 2014 to 2025-06",
+         lambda: backtest_report(panel, models, "2014-01-01", "2025-06-30", out_dir / "backtest-all-models.pdf", "zh",
+                                 cost_bps=app.settings.costs.cost_bps)),
+        (f"paper review of {book}", lambda: paper_report(app.store, book, out_dir / f"paper-{book}.pdf", "zh")),
+    ]
+    for label, job in jobs:
+        r = job()
+        click.echo(f"{label}: {r.path} ({r.bytes / 1024:,.0f} KB, {r.pages} pages, {r.seconds:.1f} s)")
+
+
 @click.command()
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(path_type=Path),
               help="Folder for the demo database and outputs.")
@@ -89,4 +115,7 @@ def demo(app: AppContext, ctx: click.Context, out_dir: Path, capital: float) -> 
 
     _section("6. a paper book per model over the last 12 months of the embedded data "
              f"({capital:,.0f} CNY each, ETFs, vs {app.universe.benchmark_total_return})")
-    demo_books(app, months=12, capital=capital)
+    books = demo_books(app, months=12, capital=capital)
+
+    _section(f"7. client reports (PDF, Chinese) in {out_dir}/")
+    write_demo_reports(app, panel, books, registry.names(allocating_only=True), out_dir)

@@ -1,0 +1,34 @@
+"""Context -> template -> file, for each report (the CLI's and the demo's entry points)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reports.render import Rendered, render_html, write_report
+
+
+def monthly_report(store: Any, panel: Any, portfolio: str, month: str, output: Path, lang: str = "zh",
+                   fmt: str = "pdf") -> Rendered:
+    """Write the monthly client report of ``portfolio`` for ``month`` (``YYYY-MM``)."""
+    from reports.monthly import monthly_context
+
+    context = monthly_context(store, panel, portfolio, month, lang)
+    return write_report(render_html("monthly.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]
+
+
+def backtest_report(panel: Any, strategies: list[str], start: Any, end: Any, output: Path, lang: str = "zh",
+                    fmt: str = "pdf", *, level: str = "index", cost_bps: float = 23.0) -> Rendered:
+    """Write the backtest report of ``strategies`` over ``[start, end]``."""
+    from reports.backtest_report import backtest_context
+
+    context = backtest_context(panel, strategies, start, end, lang, level=level, cost_bps=cost_bps)
+    return write_report(render_html("backtest.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]
+
+
+def paper_report(store: Any, portfolio: str, output: Path, lang: str = "zh", fmt: str = "pdf") -> Rendered:
+    """Write the paper review of ``portfolio``."""
+    from reports.paper_review import paper_context
+
+    context = paper_context(store, portfolio, lang)
+    return write_report(render_html("paper.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]

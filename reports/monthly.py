@@ -1,0 +1,228 @@
+"""The monthly client report of a paper book: this month's recommendation and why, the rotation
+map, the book's record against the CSI 300, the month's trades, data coverage and risks.
+
+Everything comes from the database: the rebalance run the ledger recorded for the month (weights,
+ETFs, planned shares), the book's snapshots and fills, and the market data the model saw. The
+model is run again on the stored data as of the run's signal date for its per-industry factors
+and reasons; the run's input fingerprint says whether the data have changed since (the report
+says so when they have).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from reports.context import (
+    CROWDING_DROP,
+    coverage_lines,
+    industry_names,
+    instrument_names,
+    month_bounds,
+    tracking_rows,
+)
+from reports.i18n import translate
+from reports.render import ReportError
+
+#: Factors and ranks shown per chosen industry.
+MAX_FACTORS = 5
+MAX_RANKS = 5
+
+
+def _run_in_month(store: Any, name: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.Series | None:
+    from paper.ledger import read_frame
+
+    runs = read_frame(store, "SELECT id, trade_date, signal_date, inputs_fingerprint, output FROM paper_run "
+                             "WHERE portfolio = :p AND trade_date >= :a AND trade_date <= :b ORDER BY trade_date",
+                      {"p": name, "a": first.date().isoformat(), "b": last.date().isoformat()},
+                      "trade_date", "signal_date")
+    return None if runs.empty else runs.iloc[0]
+
+
+def _trades(store: Any, name: str, first: pd.Timestamp, last: pd.Timestamp, names: dict[str, str]
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from paper.ledger import read_frame
+
+    fills = read_frame(store, "SELECT date, code, side, shares, price, value_fen, fee_fen FROM paper_fill "
+                              "WHERE portfolio = :p AND date >= :a AND date <= :b ORDER BY date, side DESC, code",
+                       {"p": name, "a": first.date().isoformat(), "b": last.date().isoformat()}, "date")
+    events = read_frame(store, "SELECT e.date, o.code, o.side, e.kind, e.shares, e.reason FROM paper_order_event e "
+                               "JOIN paper_order o ON o.id = e.order_id WHERE e.portfolio = :p AND e.date >= :a "
+                               "AND e.date <= :b ORDER BY e.date, o.code",
+                        {"p": name, "a": first.date().isoformat(), "b": last.date().isoformat()}, "date")
+    fill_rows = [{"date": r.date, "code": r.code, "name": names.get(r.code, ""), "side": r.side,
+                  "shares": int(r.shares), "price": float(r.price), "value": int(r.value_fen) / 100.0,
+                  "fee": int(r.fee_fen) / 100.0} for r in fills.itertuples()]
+    event_rows = [{"date": r.date, "code": r.code, "side": r.side, "kind": r.kind, "shares": int(r.shares),
+                   "reason": r.reason} for r in events.itertuples()]
+    return fill_rows, event_rows
+
+
+def _why(result: Any, lang: str) -> dict[str, Any]:
+    """Factor table of the chosen industries and the ones dropped for crowding."""
+    keys: list[str] = []
+    for ind in result.industries:
+        for k in ind.factors:
+            if k not in keys:
+                keys.append(k)
+    rank_keys = list(result.industries[0].ranks)[:MAX_RANKS] if result.industries else []
+    # The factor behind each rank (``low_crowding`` ranks ``crowding``), else the first factors.
+    behind = [k for k in (r[4:] if r.startswith("low_") else r for r in rank_keys) if k in keys]
+    shown = behind or keys[:MAX_FACTORS]
+
+    def row(ind: Any) -> dict[str, Any]:
+        return {"code": ind.code, "name": ind.name if lang == "zh" else ind.name_en,
+                "factors": [ind.factors.get(k) for k in shown], "ranks": [ind.ranks.get(k) for k in rank_keys],
+                "composite": ind.composite, "weight": ind.weight, "reason": ind.reason(lang)}
+
+    chosen = [row(i) for i in result.industries if i.selected or i.weight > 0]
+    dropped = [row(i) for i in result.industries
+               if not (i.selected or i.weight > 0) and CROWDING_DROP.search(i.reason_en)]
+    return {"factor_keys": shown, "rank_keys": rank_keys, "chosen": chosen, "crowding_dropped": dropped}
+
+
+def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) -> dict[str, Any]:
+    """Everything ``monthly.html`` shows for book ``name`` in ``month`` (``YYYY-MM``)."""
+    from allocator.panel import panel_fingerprint
+    from paper.ledger import load_portfolio
+    from paper.tracking import holdings, nav_and_benchmark
+    from reports import charts
+    from strategies import registry
+
+    spec = load_portfolio(store, name)
+    first, last = month_bounds(month)
+    run = _run_in_month(store, name, first, last)
+    if run is None:
+        from paper.ledger import read_frame
+
+        done = read_frame(store, "SELECT trade_date FROM paper_run WHERE portfolio = :p ORDER BY trade_date",
+                          {"p": name}, "trade_date")["trade_date"]
+        months = sorted({d.strftime("%Y-%m") for d in done})
+        hint = (f"months with a rebalance: {months[0]} .. {months[-1]}" if months
+                else f"the book has no rebalance yet; run `allocator paper run {name}`")
+        raise ReportError(f"paper book {name} has no rebalance in {month}; {hint}")
+    output = json.loads(run["output"])
+    signal, trade = pd.Timestamp(run["signal_date"]), pd.Timestamp(run["trade_date"])
+    ind_names = industry_names(panel.universe, lang)
+    etf_names = instrument_names(store)
+
+    # The recommendation as the ledger recorded it.
+    plan_lines = {ln["code"]: ln for ln in output.get("plan", {}).get("lines", [])}
+    recommendation = []
+    for ln in output.get("allocation", []):
+        etf = ln.get("etf")
+        p = plan_lines.get(etf, {}) if etf else {}
+        recommendation.append({
+            "industry": ln["industry"], "industry_name": ind_names.get(ln["industry"], ln["industry"]),
+            "model_weight": ln["model_weight"], "weight": ln["weight"], "etf": etf,
+            "etf_name": etf_names.get(etf, "") if etf else "", "treatment": ln["treatment"],
+            "reason": ln.get("reason", ""), "price": p.get("price"), "target_shares": p.get("target_shares"),
+            "planned_shares": p.get("planned_shares"), "planned_value": p.get("planned_value")})
+    recommendation.sort(key=lambda r: -r["weight"])
+    plan = output.get("plan", {})
+
+    # Why: the model again on the stored data as of the signal date.
+    cut = panel.asof(signal)
+    result = registry.run(spec.strategy, panel, signal, spec.model_params or None)
+    same_inputs = panel_fingerprint(cut) == run["inputs_fingerprint"]
+    why = _why(result, lang)
+
+    # The rotation map of all industries as of the signal date.
+    rotation = registry.run("rotation_detector", panel, signal)
+    held = set(output.get("industry_weights", {}))
+    quadrants: dict[str, list[str]] = {}
+    for ind in rotation.industries:
+        quadrants.setdefault(ind.labels.get("quadrant", "?"), []).append(ind_names.get(ind.code, ind.code))
+    rrg = charts.rotation_chart(rotation.extras["trails"], ind_names, highlight=held, lang=lang)
+
+    # The record since inception, through the month's end.
+    nav, bench = nav_and_benchmark(store, name)
+    nav, bench = nav[nav.index <= last], bench[bench.index <= last]
+    record_end = nav.index[-1] if len(nav) else None
+    tracking = tracking_rows(nav, bench, ["1M", "3M", "6M", "YTD", "1Y"])
+    life = tracking[0] if tracking else {}
+    series = {translate("book", lang): nav, spec.benchmark: bench}
+    book_holdings = holdings(store, name, record_end) if record_end is not None else []
+
+    fills, events = _trades(store, name, first, last, etf_names)
+    coverage = coverage_lines(store, lang)
+    weights = [r["weight"] for r in recommendation if r["weight"] > 0]
+    invested = sum(weights)
+
+    kpis = [
+        {"label": translate("nav", lang), "value": f"{float(nav.iloc[-1]):,.0f}" if len(nav) else "–",
+         "note": f"{translate('as_of', lang)} {record_end.date() if record_end is not None else '–'}"},
+        {"label": translate("since_inception", lang), "value": _pct(life.get("cumulative_return")),
+         "css": _sign(life.get("cumulative_return")),
+         "note": f"{spec.benchmark} {_pct(life.get('benchmark_return'))}"},
+        {"label": translate("active", lang), "value": _pct(life.get("active_return")),
+         "css": _sign(life.get("active_return")),
+         "note": f"{translate('te', lang)} {_pct(life.get('tracking_error'), False)}"},
+        {"label": translate("industries_held", lang), "value": str(len(weights)),
+         "note": f"{translate('invested', lang)} {invested:.0%}"},
+    ]
+    meta = [
+        (translate("portfolio", lang), spec.name),
+        (translate("model", lang), f"{spec.strategy} — {translate('model_' + spec.strategy, lang)}"),
+        (translate("benchmark", lang), f"{spec.benchmark} ({translate('bench_' + spec.benchmark, lang)})"),
+        (translate("signal_date", lang), signal.strftime("%Y-%m-%d")),
+        (translate("trade_date", lang), trade.strftime("%Y-%m-%d")),
+        (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
+    ]
+    risk = _risk_points(recommendation, life, output, lang)
+    return {
+        "title": translate("monthly_title", lang, month=month),
+        "report_name": translate("monthly_report", lang),
+        "subject": f"{spec.name} · {month}",
+        "subtitle": f"{spec.name} · {translate('model_' + spec.strategy, lang)} · {month}",
+        "kpis": kpis, "meta": meta, "spec": spec, "month": month,
+        "signal_date": signal, "trade_date": trade,
+        "recommendation": recommendation, "plan": plan, "invested": invested,
+        "why": why, "model_notes": list(result.notes), "same_inputs": same_inputs,
+        "rrg": rrg, "quadrants": quadrants,
+        "nav_chart": charts.nav_chart(series, lang=lang),
+        "drawdown_chart": charts.drawdown_chart(series, lang=lang),
+        "tracking": tracking, "benchmark": spec.benchmark, "record_end": record_end,
+        "holdings": [{**h.to_dict(), "name": etf_names.get(h.code, h.name or "")} for h in book_holdings],
+        "fills": fills, "events": events,
+        "missing_inputs": output.get("missing_inputs", []), "unpriced": output.get("unpriced", []),
+        "coverage": coverage, "risk": risk,
+    }
+
+
+def _pct(x: Any, signed: bool = True) -> str:
+    if x is None or x != x:
+        return "–"
+    return f"{float(x):{'+' if signed else ''}.1%}"
+
+
+def _sign(x: Any) -> str:
+    if x is None or x != x:
+        return ""
+    return "up" if x > 0 else "down" if x < 0 else ""
+
+
+def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], output: dict[str, Any],
+                 lang: str) -> list[str]:
+    """The risk note: generic warnings plus the figures of this book and month."""
+    held = [r for r in recommendation if r["weight"] > 0]
+    points = []
+    if held:
+        top = max(held, key=lambda r: r["weight"])
+        points.append(translate("risk_concentration", lang, n=len(held), top=top["industry_name"],
+                                weight=f"{top['weight']:.0%}"))
+    cash = 1.0 - sum(r["weight"] for r in held)
+    if cash > 0.02:
+        points.append(translate("risk_cash", lang, cash=f"{cash:.0%}"))
+    if life:
+        points.append(translate("risk_record", lang, te=_pct(life.get("tracking_error"), False),
+                                dd=_pct(life.get("max_drawdown"), False),
+                                bdd=_pct(life.get("benchmark_max_drawdown"), False)))
+    if any(r["treatment"] != "etf" for r in recommendation):
+        points.append(translate("risk_proxy", lang))
+    if output.get("missing_inputs"):
+        points.append(translate("risk_missing", lang))
+    points += [translate("risk_model", lang), translate("risk_liquidity", lang), translate("risk_past", lang)]
+    return points
