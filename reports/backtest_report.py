@@ -11,6 +11,7 @@ import pandas as pd
 
 from allocator.errors import AllocatorError
 from reports.i18n import translate
+from reports.render import num, pct
 
 SPLIT_ROWS = (("whole", None), ("in_sample", "in_sample"), ("out_of_sample", "out_of_sample"))
 
@@ -93,14 +94,14 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
     if bench_nav is not None:
         series[str(bench_name)] = bench_nav
     first = models[0]["d"]
-    best = max(models, key=lambda m: _num(m["d"]["information_ratio"]))
+    best = max(models, key=lambda m: _sortable(m["d"]["information_ratio"]))
     kpis = [
         {"label": translate("period", lang), "value": f"{first['start'][:4]}–{first['end'][:4]}",
          "note": f"{first['start']} → {first['end']}"},
         {"label": translate("models", lang), "value": str(len(models)), "note": ", ".join(names)},
-        {"label": f"{translate('ir', lang)} · {best['name']}", "value": _fmt(best["d"]["information_ratio"]),
-         "note": f"{translate('excess', lang)} {_pct(best['d']['excess_return'])}"},
-        {"label": translate("bench_return", lang), "value": _pct(first["benchmark_annual_return"], False),
+        {"label": f"{translate('ir', lang)} · {best['name']}", "value": num(best["d"]["information_ratio"]),
+         "note": f"{translate('excess', lang)} {pct(best['d']['excess_return'], 1, True)}"},
+        {"label": translate("bench_return", lang), "value": pct(first["benchmark_annual_return"], 1),
          "note": str(bench_name)},
     ]
     meta = [
@@ -121,13 +122,7 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
     }
 
 
-def _num(x: Any) -> float:
+def _sortable(x: Any) -> float:
     return float(x) if x is not None and x == x else -np.inf
 
 
-def _fmt(x: Any) -> str:
-    return "–" if x is None or x != x else f"{float(x):.2f}"
-
-
-def _pct(x: Any, signed: bool = True) -> str:
-    return "–" if x is None or x != x else f"{float(x):{'+' if signed else ''}.1%}"

@@ -24,7 +24,7 @@ from reports.context import (
     tracking_rows,
 )
 from reports.i18n import translate
-from reports.render import ReportError
+from reports.render import ReportError, pct, sign_class
 
 #: Factors and ranks shown per chosen industry.
 MAX_FACTORS = 5
@@ -154,12 +154,12 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
     kpis = [
         {"label": translate("nav", lang), "value": f"{float(nav.iloc[-1]):,.0f}" if len(nav) else "–",
          "note": f"{translate('as_of', lang)} {record_end.date() if record_end is not None else '–'}"},
-        {"label": translate("since_inception", lang), "value": _pct(life.get("cumulative_return")),
-         "css": _sign(life.get("cumulative_return")),
-         "note": f"{spec.benchmark} {_pct(life.get('benchmark_return'))}"},
-        {"label": translate("active", lang), "value": _pct(life.get("active_return")),
-         "css": _sign(life.get("active_return")),
-         "note": f"{translate('te', lang)} {_pct(life.get('tracking_error'), False)}"},
+        {"label": translate("since_inception", lang), "value": pct(life.get("cumulative_return"), 1, True),
+         "css": sign_class(life.get("cumulative_return")),
+         "note": f"{spec.benchmark} {pct(life.get('benchmark_return'), 1, True)}"},
+        {"label": translate("active", lang), "value": pct(life.get("active_return"), 1, True),
+         "css": sign_class(life.get("active_return")),
+         "note": f"{translate('te', lang)} {pct(life.get('tracking_error'), 1)}"},
         {"label": translate("industries_held", lang), "value": str(len(weights)),
          "note": f"{translate('invested', lang)} {invested:.0%}"},
     ]
@@ -192,16 +192,6 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
     }
 
 
-def _pct(x: Any, signed: bool = True) -> str:
-    if x is None or x != x:
-        return "–"
-    return f"{float(x):{'+' if signed else ''}.1%}"
-
-
-def _sign(x: Any) -> str:
-    if x is None or x != x:
-        return ""
-    return "up" if x > 0 else "down" if x < 0 else ""
 
 
 def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], output: dict[str, Any],
@@ -217,9 +207,9 @@ def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], out
     if cash > 0.02:
         points.append(translate("risk_cash", lang, cash=f"{cash:.0%}"))
     if life:
-        points.append(translate("risk_record", lang, te=_pct(life.get("tracking_error"), False),
-                                dd=_pct(life.get("max_drawdown"), False),
-                                bdd=_pct(life.get("benchmark_max_drawdown"), False)))
+        points.append(translate("risk_record", lang, te=pct(life.get("tracking_error"), 1),
+                                dd=pct(life.get("max_drawdown"), 1),
+                                bdd=pct(life.get("benchmark_max_drawdown"), 1)))
     if any(r["treatment"] != "etf" for r in recommendation):
         points.append(translate("risk_proxy", lang))
     if output.get("missing_inputs"):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from reports.context import instrument_names, tracking_rows
 from reports.i18n import translate
-from reports.render import ReportError
+from reports.render import ReportError, pct, sign_class
 
 
 def holdings_by_month(store: Any, name: str) -> pd.DataFrame:
@@ -79,12 +79,12 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
     kpis = [
         {"label": translate("nav", lang), "value": f"{float(nav.iloc[-1]):,.0f}",
          "note": f"{translate('as_of', lang)} {nav.index[-1].date()}"},
-        {"label": translate("since_inception", lang), "value": _pct(life["cumulative_return"]),
-         "css": _sign(life["cumulative_return"]), "note": f"{spec.benchmark} {_pct(life['benchmark_return'])}"},
-        {"label": translate("active", lang), "value": _pct(life["active_return"]), "css": _sign(life["active_return"]),
-         "note": f"{translate('te', lang)} {_pct(life['tracking_error'], False)}"},
-        {"label": translate("book_dd", lang), "value": _pct(life["max_drawdown"], False),
-         "note": f"{translate('bench_dd', lang)} {_pct(life['benchmark_max_drawdown'], False)}"},
+        {"label": translate("since_inception", lang), "value": pct(life["cumulative_return"], 1, True),
+         "css": sign_class(life["cumulative_return"]), "note": f"{spec.benchmark} {pct(life['benchmark_return'], 1, True)}"},
+        {"label": translate("active", lang), "value": pct(life["active_return"], 1, True), "css": sign_class(life["active_return"]),
+         "note": f"{translate('te', lang)} {pct(life['tracking_error'], 1)}"},
+        {"label": translate("book_dd", lang), "value": pct(life["max_drawdown"], 1),
+         "note": f"{translate('bench_dd', lang)} {pct(life['benchmark_max_drawdown'], 1)}"},
     ]
     meta = [
         (translate("portfolio", lang), spec.name),
@@ -108,9 +108,3 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
     }
 
 
-def _pct(x: Any, signed: bool = True) -> str:
-    return "–" if x is None or x != x else f"{float(x):{'+' if signed else ''}.1%}"
-
-
-def _sign(x: Any) -> str:
-    return "" if x is None or x != x else "up" if x > 0 else "down" if x < 0 else ""
