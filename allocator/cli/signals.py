@@ -85,7 +85,8 @@ def resolve_asof(panel, asof: str, option: str = "--asof"):  # type: ignore[no-u
 
 
 @click.command()
-@click.option("--strategy", "name", required=True, help="Model name (see `allocator signals --list`).")
+@click.option("--strategy", "name", required=True, help="Model name: rs_mainline, ptc_aggressive, ptc_steady, ptc, inventory_reversal, "
+              "combo_equity, momentum_monitor, rotation_detector.")
 @click.option("--asof", metavar="DATE", help="Signal date YYYY-MM-DD (default: the last date in the store).")
 @click.option("--leaders", "leaders_year", type=int, metavar="YEAR",
               help="rs_mainline only: the industries that crossed RS > 0.90 by end-April of YEAR.")

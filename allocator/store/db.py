@@ -34,10 +34,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -66,15 +62,30 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The file of a file-based SQLite database, else None."""
+        if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
+            return Path(self.url.removeprefix("sqlite:///").split("?", 1)[0])
+        return None
+
     # -- schema -------------------------------------------------------------------------------
     def init_schema(self) -> list[str]:
         """Create every registered table that does not exist yet; returns the tables created."""
+        path = self.sqlite_path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         before = set(inspect(self.engine).get_table_names())
         SQLModel.metadata.create_all(self.engine)
         after = set(inspect(self.engine).get_table_names())
         return sorted(after - before)
 
     def require_schema(self) -> None:
+        path = self.sqlite_path
+        if path is not None and not path.exists():
+            # Checked before connecting: SQLite would create an empty file at a mistyped path.
+            raise NoDataError(f"no database at {path}; create it with `allocator init` and "
+                              "`allocator data load-bundled` (or check --db / ALLOCATOR_DB_URL)")
         missing = [m.__tablename__ for m in MARKET_TABLES.values()
                    if not inspect(self.engine).has_table(m.__tablename__)]
         if missing:
