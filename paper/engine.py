@@ -331,8 +331,10 @@ def run_portfolio(store: Any, panel: MarketPanel, name: str, until: object | Non
                     halt = True
                     break
                 if not market.has_data(day):
-                    after = cur.last_date.date() if cur.last_date is not None else "nothing"
-                    report.stopped = f"{name}: stopped after {after}: {market.why_no_data(day)}"
+                    if cur.last_date is not None:
+                        report.stopped = f"{name}: stopped after {cur.last_date.date()}: {market.why_no_data(day)}"
+                    else:
+                        report.stopped = f"{name}: waiting for its first day {day.date()}: {market.why_no_data(day)}"
                     halt = True
                     break
                 rows, cur = step_day(spec, cur, market, runner, day)

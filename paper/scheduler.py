@@ -38,6 +38,10 @@ JOB_CATCHUP = "paper-catchup"
 MISFIRE_GRACE_S = 6 * 3600
 
 _STOP = threading.Event()
+#: The database the running service steps. Set by :func:`build_scheduler` and read by
+#: :func:`scheduled_job`, so the URL (which may carry a password) is never written into the
+#: persisted job store; a stored job only runs inside a service that set it again.
+_SERVICE_DB_URL: str | None = None
 
 
 def request_stop() -> None:
@@ -104,6 +108,13 @@ def daily_job(db_url: str, config_path: str | None = None, update_data: bool = F
     return summary
 
 
+def scheduled_job(config_path: str | None = None, update_data: bool = False) -> dict[str, Any]:
+    """The job the scheduler stores: :func:`daily_job` on the service's database."""
+    if _SERVICE_DB_URL is None:
+        raise RuntimeError("no service database set; jobs run only inside `allocator serve`")
+    return daily_job(_SERVICE_DB_URL, config_path, update_data)
+
+
 def build_scheduler(db_url: str, config_path: str | None = None, *, update_data: bool = False,
                     every_seconds: float | None = None, catch_up: bool = True):  # type: ignore[no-untyped-def]
     """A BlockingScheduler with the jobs above; its job store is the ``apscheduler_jobs`` table of
@@ -117,25 +128,27 @@ def build_scheduler(db_url: str, config_path: str | None = None, *, update_data:
     from allocator.config import load_settings
     from allocator.store import Store
 
+    global _SERVICE_DB_URL
     settings = load_settings(config_path)
     tz = ZoneInfo(settings.schedule.timezone)
     store = Store(db_url)
+    _SERVICE_DB_URL = db_url
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=store.engine)},
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         timezone=tz,
     )
-    kwargs = {"db_url": db_url, "config_path": config_path, "update_data": update_data}
+    kwargs = {"config_path": config_path, "update_data": update_data}
     if every_seconds:
         trigger = IntervalTrigger(seconds=every_seconds, timezone=tz)
     else:
         hh, mm = (int(x) for x in settings.schedule.daily_job_time.split(":"))
         trigger = CronTrigger(day_of_week="mon-fri", hour=hh, minute=mm, timezone=tz)
-    scheduler.add_job("paper.scheduler:daily_job", trigger, id=JOB_DAILY, name="after-close update and paper step",
+    scheduler.add_job("paper.scheduler:scheduled_job", trigger, id=JOB_DAILY, name="after-close update and paper step",
                       kwargs=kwargs, replace_existing=True)
     if catch_up:
-        scheduler.add_job("paper.scheduler:daily_job", "date", run_date=dt.datetime.now(tz), id=JOB_CATCHUP,
+        scheduler.add_job("paper.scheduler:scheduled_job", "date", run_date=dt.datetime.now(tz), id=JOB_CATCHUP,
                           name="start-up catch-up", kwargs=kwargs, replace_existing=True)
     return scheduler
 

@@ -63,10 +63,13 @@ def render_backtests(reports: dict[str, dict]) -> str:  # type: ignore[type-arg]
 @click.option("--cost-bps", type=float, default=None, help="Per side (default: config costs.cost_bps).")
 @click.option("--schedule", type=click.Choice(["monthly", "semimonthly", "weekly"]), default="monthly",
               show_default=True)
+@click.option("--no-etf", "no_etf", type=click.Choice(["index", "map"]), default="index", show_default=True,
+              help="ETF level: hold an industry with no tradable ETF through its index, or follow the "
+                   "map's rule (redistribute or cash) as `rebalance` and paper books do.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with the NAV series).")
 @pass_app
 def backtest(app: AppContext, names: str, start: str, end: str | None, engine: str, level: str,
-             cost_bps: float | None, schedule: str, as_json: bool) -> None:
+             cost_bps: float | None, schedule: str, no_etf: str, as_json: bool) -> None:
     """Simulated record and metrics of models against their benchmark."""
     from allocator.backtest import backtest as run_backtest
     from allocator.cli.dates import parse_date
@@ -83,7 +86,8 @@ def backtest(app: AppContext, names: str, start: str, end: str | None, engine: s
     bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps
     reports = {}
     for n in models:
-        rep = run_backtest(panel, n, s, e, engine=engine, level=level, cost_bps=bps, schedule=schedule)  # type: ignore[arg-type]
+        rep = run_backtest(panel, n, s, e, engine=engine, level=level, cost_bps=bps, schedule=schedule,  # type: ignore[arg-type]
+                           no_etf=no_etf)  # type: ignore[arg-type]
         reports[n] = rep.to_dict(nav=as_json)
     if as_json:
         echo_json(reports)

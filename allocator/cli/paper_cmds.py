@@ -107,9 +107,14 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
     if first <= calendar.first:
         raise NoDataError(f"--start {day}: no trading day before it for the model's first signal")
     bench = benchmark or app.universe.benchmark_total_return
-    known = store.read("SELECT COUNT(*) AS n FROM daily_bar WHERE code = :c", {"c": bench})
-    if int(known["n"].iloc[0]) == 0:
+    known = store.read("SELECT MIN(date) AS first FROM daily_bar WHERE code = :c", {"c": bench}, date_cols=("first",))
+    bench_first = known["first"].iloc[0]
+    if pd.isna(bench_first):
         raise NoDataError(f"benchmark {bench} has no bars in {app.db_url}; load data first")
+    if pd.Timestamp(first) <= pd.Timestamp(bench_first):
+        # The book's record starts from the benchmark's close the day before its first day.
+        raise NoDataError(f"--start {day}: the benchmark {bench} starts on {pd.Timestamp(bench_first).date()}; "
+                          "choose a start after it")
     rules = BookRules.from_settings(app.settings, fill=fill, schedule=schedule,
                                     invest_on_start=False if wait_for_schedule else None)
     spec = PortfolioSpec(name=name, strategy=strategy, start_date=pd.Timestamp(first),
@@ -167,8 +172,10 @@ def run_cmd(app: AppContext, name: str, until: str | None, as_json: bool) -> Non
         click.echo(f"{name}: stepped {report.stepped} day(s) {report.first.date()} .. {report.last.date()}, "
                    f"{report.rebalances} rebalance(s)")
     else:
-        upto = report.up_to_date.date() if report.up_to_date is not None else "no day yet"
-        click.echo(f"{name}: nothing to step (up to date: {upto})")
+        if report.up_to_date is not None:
+            click.echo(f"{name}: nothing to step (up to date: {report.up_to_date.date()})")
+        else:
+            click.echo(f"{name}: nothing to step yet (no market data from its start date)")
 
 
 @paper.command("status")

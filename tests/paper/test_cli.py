@@ -92,6 +92,12 @@ def test_errors_are_one_line_with_a_nonzero_exit(synthetic_db: str, capsys) -> N
     code, _, err = run(capsys, *db, "paper", "create", "b", "--strategy", "rs_mainline", "--capital", "100",
                        "--start", "2021-06-01", "--benchmark", "XXX")
     assert code == 3 and "benchmark XXX has no bars" in err
+    code, _, err = run(capsys, *db, "paper", "create", "b", "--strategy", "rs_mainline", "--capital", "100",
+                       "--start", "2020-06-01")  # the synthetic market starts 2021-01-04
+    assert code == 3 and "the benchmark H00300.CSI starts on 2021-01-04; choose a start after it" in err
+    code, _, err = run(capsys, *db, "paper", "create", "b", "--strategy")
+    assert code == 2 and err.startswith("error: Option '--strategy' requires an argument.")
+    assert len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, *db, "paper", "status", "missing")
     assert code == 3 and "no paper portfolio named 'missing'" in err and "known: a" in err
 

@@ -26,6 +26,16 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
         time.sleep(0.05)
 
 
+def stored_job_state(url: str) -> bytes:
+    """The pickled state of every persisted job, concatenated."""
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            return b"".join(bytes(r[0]) for r in conn.execute(text("SELECT job_state FROM apscheduler_jobs")))
+    finally:
+        store.engine.dispose()
+
+
 def jobs(url: str) -> list[tuple[str, float | None]]:
     store = Store(url)
     try:
@@ -68,6 +78,7 @@ def test_serve_catches_up_stops_on_sigterm_and_restarts_without_double_posting(s
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0, log.read_text()
     assert [j[0] for j in jobs(synthetic_db)] == [JOB_DAILY]  # persisted; the one-off catch-up is gone
+    assert str(path).encode() not in stored_job_state(synthetic_db)  # no database URL (or password) stored
     ledger = dump_ledger(Store(synthetic_db))
 
     proc = spawn_cli(tmp_path, args, log=log)
