@@ -11,13 +11,18 @@ from allocator.cli import AppContext, pass_app
 from allocator.cli.output import echo_json, format_table
 
 
+def init_all_tables(app: AppContext) -> list[str]:
+    """Create the market-data and paper-ledger tables that do not exist yet."""
+    import paper.models  # noqa: F401  (registers the ledger tables on the shared metadata)
+
+    return app.store.init_schema()
+
+
 @click.command()
 @pass_app
 def init(app: AppContext) -> None:
     """Create the database schema (idempotent): market data and the paper ledger."""
-    import paper.models  # noqa: F401  (registers the ledger tables on the shared metadata)
-
-    created = app.store.init_schema()
+    created = init_all_tables(app)
     click.echo(f"schema ready in {app.db_url}" + (f" (created {', '.join(created)})" if created else " (no change)"))
 
 
@@ -32,7 +37,7 @@ def load_bundled_cmd(app: AppContext) -> None:
     """Load the embedded real dataset into the database."""
     from allocator.data.bundled import load_bundled
 
-    app.store.init_schema()
+    init_all_tables(app)
     start = time.perf_counter()
     written = load_bundled(app.store)
     took = time.perf_counter() - start
