@@ -159,6 +159,10 @@ def _broker_class():  # type: ignore[no-untyped-def]
 
         stock_no_interest = False
 
+        def __init__(self) -> None:
+            super().__init__()
+            self._closes: dict = {}
+
         def notify(self, order) -> None:  # type: ignore[no-untyped-def]
             if order.status in final:
                 self.notifs.append(order)
@@ -202,11 +206,15 @@ def _broker_class():  # type: ignore[no-untyped-def]
             pos_value = 0.0
             pos_value_unlever = 0.0
             unrealized = 0.0
+            closes = self._closes
             for data, position in self.positions.items():
                 size = position.size
                 if not size:
                     continue
-                close = data.close[0]
+                line = closes.get(data)
+                if line is None:  # the feed's close line, looked up once per feed
+                    line = closes[data] = data.lines.close
+                close = line[0]
                 dvalue = size * close
                 dunrealized = size * (close - position.price) * 1.0
                 pos_value += dvalue
@@ -322,6 +330,9 @@ class _Recorder:
         self.comm = np.zeros(K)
         self.order_rebalance: dict[int, int] = {}
         self.failed: list[str] = []
+        Order = _bt().Order
+        self._completed = Order.Completed
+        self._failures = (Order.Margin, Order.Rejected, Order.Canceled, Order.Expired)
 
     def rebalance(self, strat, j: int) -> None:  # type: ignore[no-untyped-def]
         broker = strat.broker
@@ -354,10 +365,10 @@ class _Recorder:
         self.traded[j] = traded
 
     def notify(self, order) -> None:  # type: ignore[no-untyped-def]
-        bt = _bt()
-        if order.status == bt.Order.Completed:
+        status = order.status
+        if status == self._completed:
             self.comm[self.order_rebalance[order.ref]] += order.executed.comm
-        elif order.status in (bt.Order.Margin, bt.Order.Rejected, bt.Order.Canceled, bt.Order.Expired):
+        elif status in self._failures:
             self.failed.append(f"{order.getstatusname()} {order.data._name} {order.created.size}")
 
 

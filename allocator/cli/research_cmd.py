@@ -358,7 +358,9 @@ def attribution_cmd(app: AppContext, strategy: str, start: str, end: str | None,
 
 
 def render_sweep(d: dict[str, Any], limit: int) -> str:
-    lines = [f"Sweep: {d['strategy']}, {d['variants']} variants, {d['schedule']}, {d['cost_bps']:g} bp, "
+    distinct = d.get("distinct_schedules")
+    nv = f"{d['variants']} variants" + (f" ({distinct} distinct weight schedules)" if distinct is not None else "")
+    lines = [f"Sweep: {d['strategy']}, {nv}, {d['schedule']}, {d['cost_bps']:g} bp, "
              f"{d['start']} -> {d['end']}, vs {d['benchmark']}; sorted by in-sample IR (split {d['split']})",
              f"in-sample vs out-of-sample IR rank correlation: {_num(d['is_oos_rank_correlation'])}", ""]
     rows = [[_int(r["is_rank"]), r["variant"], _pct(r["is_excess_return"], True), _num(r["is_information_ratio"]),

@@ -11,12 +11,34 @@ The table is sorted by the *in-sample* information ratio (signal dates before ``
 it: choosing the best in-sample row is what overfitting looks like, so the result also reports
 the Spearman correlation between in-sample and out-of-sample IR across variants and where the
 best in-sample variant ranks out of sample.
+
+Speed (``bench/bench_backtest.py`` times a 1,000-variant sweep)
+----------------------------------------------------------------
+The generic path runs the model once per variant and signal date. Three things keep a large grid
+fast without changing a figure:
+
+* **Batch weights.** A model listed in :data:`BATCH_WEIGHTS` computes every variant's weights at
+  once from the inputs the model itself uses (``rs_mainline``: the RS history the model reads
+  through :func:`strategies.history.causal_row`, then the threshold / min / max selection
+  vectorised over the signal dates). Each builder must equal :func:`variant_weights` exactly
+  (``tests/allocator/research/test_sweep_fast.py`` checks it on the embedded data); it may decline
+  (return ``None``) and the generic path runs. Other models always take the generic path.
+* **Distinct schedules.** Variants whose weights are identical (e.g. ``max_holdings`` above the
+  number of mainlines on every date) are backtested once.
+* **Batch metrics.** The figures of the table are computed for all distinct schedules at once
+  (:func:`summaries_batch`) with the arithmetic of :func:`allocator.metrics.summary` and
+  :func:`allocator.metrics.split_sample`, row by row in the same order, so they agree with
+  :func:`_summaries` (the per-variant reference) to the last bit on the tested data (the test
+  allows 1e-12).
+
+``sweep(..., fast=False)`` runs the plain per-variant path (the reference of the tests).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +89,7 @@ class SweepResult:
     grid: Mapping[str, tuple[Any, ...]]
     params: tuple[Mapping[str, Any], ...]   # flat overrides per variant, in table order
     table: pd.DataFrame                     # COLUMNS, sorted by in-sample IR (best first)
+    distinct_schedules: int | None = None   # distinct weight schedules among the variants
 
     def __post_init__(self) -> None:
         from types import MappingProxyType
@@ -90,7 +113,8 @@ class SweepResult:
             "start": finite(self.start), "end": finite(self.end), "split": finite(self.split),
             "grid": {k: [finite(x) if not isinstance(x, (list, tuple)) else list(x) for x in v]
                      for k, v in self.grid.items()},
-            "variants": len(self.table), "sorted_by": "is_information_ratio",
+            "variants": len(self.table), "distinct_schedules": self.distinct_schedules,
+            "sorted_by": "is_information_ratio",
             "is_oos_rank_correlation": finite(self.is_oos_rank_correlation),
             "best_in_sample": None if best is None else {
                 "variant": best["variant"], "is_information_ratio": finite(best["is_information_ratio"]),
@@ -140,12 +164,209 @@ def _summaries(nav: pd.Series, turnover: pd.Series, costs: pd.Series, rate: floa
             "oos_information_ratio": o.information_ratio, "oos_max_drawdown": o.max_drawdown}
 
 
+# -- batch weights (model-specific fast paths) ---------------------------------------------------
+
+
+BatchWeights = Callable[[MarketPanel, Sequence[Mapping[str, Any]], pd.DatetimeIndex, list[str]], "np.ndarray | None"]
+
+
+# The rs_mainline parameters the batch builder follows (leader_cutoff_month: research only).
+_RS_KNOWN = frozenset({"windows", "threshold", "min_holdings", "max_holdings", "leader_cutoff_month"})
+
+
+def rs_mainline_weights(panel: MarketPanel, variants: Sequence[Mapping[str, Any]], signals: pd.DatetimeIndex,
+                        codes: list[str]) -> np.ndarray | None:
+    """(variants, signal dates, codes) weights of ``rs_mainline`` for every variant at once.
+
+    The same inputs and rule as :func:`strategies.models.rs_mainline.rs_mainline`: the parameters
+    are resolved as :func:`strategies.registry.run` resolves them, the RS row of each signal date
+    is the one the model reads (its own ``causal_row`` history, on the same ``asof`` cut), and
+    the industries are ordered by :func:`strategies.factors.order_best_first`. The model holds
+    the mainlines (RS > threshold, a prefix of that order) cut to ``max_holdings`` and topped up
+    to ``min_holdings`` from the next best, i.e. the first
+    ``min(max(min(mainlines, max_holdings), min_holdings), ranked)`` industries, each at
+    ``1 / count``. Only the count depends on the threshold and the holding limits, so a variant
+    costs a few array operations.
+
+    Returns ``None`` (the caller then runs the model per variant) when it cannot follow the
+    model exactly: codes not in universe order, a negative holding limit, or a parameter this
+    builder does not know (one added to the model later must be added here too).
+    """
+    from strategies import registry
+    from strategies.factors import order_best_first
+    from strategies.history import causal_row
+    from strategies.models import rs_mainline as rsm
+
+    if list(panel.universe.codes) != list(codes):
+        return None
+    resolved = []
+    for flat in variants:
+        p = rsm._params(registry.params_for(rsm.NAME, nested_overrides(flat) if flat else None))
+        if not set(p) <= _RS_KNOWN:
+            return None
+        windows = tuple(p["windows"])
+        thr, min_h, max_h = float(p["threshold"]), int(p["min_holdings"]), int(p["max_holdings"])
+        if min_h < 0 or max_h < 0 or not windows:
+            return None
+        resolved.append((windows, thr, min_h, max_h))
+    K, C = len(signals), len(codes)
+    cuts = [registry.cut_at(panel, pd.Timestamp(t).normalize()) for t in signals]
+    W = np.zeros((len(variants), K, C))
+    rows_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for v, (windows, thr, min_h, max_h) in enumerate(resolved):
+        if windows not in rows_of:
+            compute = rsm._rs_factors(list(windows))
+            rs = np.empty((K, C))
+            for k, cut in enumerate(cuts):
+                row = causal_row(cut, f"{rsm.NAME}:{windows}", compute)
+                if row is None:
+                    return None
+                rs[k] = row["rs"]
+            # place[k, j]: position of industry j in date k's best-first order
+            order = np.array([order_best_first(r) for r in rs], dtype=np.int64).reshape(K, C)
+            place = np.empty_like(order)
+            np.put_along_axis(place, order, np.arange(C)[None, :], axis=1)
+            rows_of[windows] = (rs, place, (~np.isnan(rs)).sum(axis=1))
+        rs, place, ranked = rows_of[windows]
+        mainlines = (rs > thr).sum(axis=1)                          # NaN is not > thr
+        count = np.minimum(np.maximum(np.minimum(mainlines, max_h), min_h), ranked)
+        weight = np.divide(1.0, count, out=np.zeros(K), where=count > 0)
+        W[v] = np.where(place < count[:, None], weight[:, None], 0.0)
+    return W
+
+
+#: Models whose sweep weights have a batch builder (see the module docstring); the others run
+#: the model per variant and date (:func:`variant_weights`).
+BATCH_WEIGHTS: dict[str, BatchWeights] = {"rs_mainline": rs_mainline_weights}
+
+
+# -- batch metrics -------------------------------------------------------------------------------
+
+
+def _ann_rows(x: np.ndarray) -> list[float]:
+    """:func:`allocator.metrics.annual_return` of each row (same arithmetic)."""
+    n = x.shape[1]
+    if n == 0:
+        return [float("nan")] * len(x)
+    cum = (np.prod(1.0 + x, axis=1) - 1.0).tolist()
+    out = []
+    for c in cum:
+        base = 1.0 + c
+        out.append(float("nan") if base < 0.0 else float(base ** (m.TRADING_DAYS / n) - 1.0))
+    return out
+
+
+def _ir_rows(x: np.ndarray, b: np.ndarray) -> list[float]:
+    """:func:`allocator.metrics.information_ratio` of each row against ``b``."""
+    if x.shape[1] < 2:
+        return [float("nan")] * len(x)
+    active = x - b[None, :]
+    mean = np.mean(active, axis=1).tolist()
+    std = np.std(active, axis=1, ddof=1).tolist()
+    scale = float(np.sqrt(m.TRADING_DAYS))
+    return [m._div(mu, sd) * scale for mu, sd in zip(mean, std)]
+
+
+def _max_dd_rows(x: np.ndarray) -> list[float]:
+    """:func:`allocator.metrics.max_drawdown` (the worst drawdown's depth) of each row."""
+    V, n = x.shape
+    if n == 0:
+        return [float("nan")] * V
+    levels = np.concatenate([np.ones((V, 1)), np.cumprod(1.0 + x, axis=1)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = levels / np.maximum.accumulate(levels, axis=1) - 1.0
+    out = []
+    for row in dd:
+        if np.isnan(row).all():
+            out.append(float("nan"))
+        else:
+            d = float(np.nanmin(row))
+            out.append(0.0 if d >= 0.0 else d)
+    return out
+
+
+def summaries_batch(nav: np.ndarray, dates: pd.DatetimeIndex, turnover: np.ndarray, costs: np.ndarray,
+                    trade_dates: pd.DatetimeIndex, rate: float, bench: pd.Series,
+                    split: pd.Timestamp) -> list[dict[str, float]]:
+    """:func:`_summaries` of many books at once: ``nav`` (V, T) on ``dates``, ``turnover`` and
+    ``costs`` (V, K) on ``trade_dates`` (as :func:`allocator.backtest.run_vector_batch` gives
+    them).
+
+    Each figure is computed with the operations of :mod:`allocator.metrics` on the same values,
+    reduced row by row along contiguous rows (numpy reduces each row as it reduces a 1-D array),
+    so the results equal :func:`_summaries`'. A book with a non-finite return, turnover or cost
+    goes through :func:`_summaries` itself.
+    """
+    from allocator.backtest.result import align_benchmark
+
+    nav = np.ascontiguousarray(nav, dtype=float)
+    V, T = nav.shape
+    r = np.empty_like(nav)
+    if T:
+        r[:, 0] = nav[:, 0] - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r[:, 1:] = nav[:, 1:] / nav[:, :-1] - 1.0
+    b_all = align_benchmark(bench, dates).to_numpy(dtype=float)
+    pos = dates.get_indexer(trade_dates)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        traded = costs / rate if rate > 0 else 2.0 * turnover * nav[:, pos]
+    ok = (np.isfinite(r).all(axis=1) & np.isfinite(traded).all(axis=1) & np.isfinite(costs).all(axis=1)
+          & (pos >= 0).all())
+    out: list[dict[str, float] | None] = [None] * V
+    for v in np.flatnonzero(~ok):
+        out[v] = _summaries(pd.Series(nav[v], index=dates), pd.Series(turnover[v], index=trade_dates),
+                            pd.Series(costs[v], index=trade_dates), rate, bench, split)
+    good = np.flatnonzero(ok)
+    if len(good):
+        common = ~np.isnan(b_all)                            # metrics._align: both have a value
+        x, b = np.ascontiguousarray(r[good][:, common]), b_all[common]
+        before = dates[common] < split
+        xi, bi = np.ascontiguousarray(x[:, before]), b[before]
+        xo, bo = np.ascontiguousarray(x[:, ~before]), b[~before]
+        ann, (bann,) = _ann_rows(x), _ann_rows(b[None, :])
+        ann_i, (bann_i,) = _ann_rows(xi), _ann_rows(bi[None, :])
+        ann_o, (bann_o,) = _ann_rows(xo), _ann_rows(bo[None, :])
+        ir, ir_i, ir_o = _ir_rows(x, b), _ir_rows(xi, bi), _ir_rows(xo, bo)
+        dd, dd_o = _max_dd_rows(x), _max_dd_rows(xo)
+        # metrics.annual_turnover: sum(|traded| / 2 / NAV on the trade date) * 252 / NAV days
+        one_side = (np.abs(traded[good]) / 2.0 / nav[good][:, pos]).sum(axis=1).tolist() if len(pos) else [0.0] * len(good)
+        for i, v in enumerate(good):
+            out[v] = {"annual_return": ann[i], "excess_return": ann[i] - bann,
+                      "information_ratio": ir[i], "max_drawdown": dd[i],
+                      "turnover": one_side[i] * m.TRADING_DAYS / T if T else float("nan"),
+                      "is_annual_return": ann_i[i], "is_excess_return": ann_i[i] - bann_i,
+                      "is_information_ratio": ir_i[i],
+                      "oos_annual_return": ann_o[i], "oos_excess_return": ann_o[i] - bann_o,
+                      "oos_information_ratio": ir_o[i], "oos_max_drawdown": dd_o[i]}
+    return out  # type: ignore[return-value]
+
+
+# -- the sweep -----------------------------------------------------------------------------------
+
+
+def distinct_rows(W: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The first variant of each distinct weight schedule (byte-identical ``W[v]``) and, per
+    variant, the index of its schedule in that list."""
+    seen: dict[bytes, int] = {}
+    first: list[int] = []
+    inverse = np.empty(len(W), dtype=np.int64)
+    for v in range(len(W)):
+        key = W[v].tobytes()
+        j = seen.get(key)
+        if j is None:
+            j = seen[key] = len(first)
+            first.append(v)
+        inverse[v] = j
+    return first, inverse
+
+
 def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
           grid: Mapping[str, Sequence[Any]] | None = None, *, schedule: str = "monthly", cost_bps: float = 23.0,
-          split: object = SPLIT, show_progress: bool | None = None) -> SweepResult:
+          split: object = SPLIT, show_progress: bool | None = None, fast: bool = True) -> SweepResult:
     """Backtest every combination of ``grid`` (default :data:`DEFAULT_GRIDS`) and rank by
     in-sample IR (module docstring). A dotted name (``ptc_aggressive.max_crowding``) overrides a
-    nested parameter section."""
+    nested parameter section. ``fast=False`` runs the model per variant and date, backtests every
+    variant and computes its metrics one by one (the reference the fast path is tested against)."""
     from allocator.backtest import run_vector_batch
 
     if grid is None:
@@ -164,23 +385,35 @@ def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
     if len(sig) == 0:
         raise ValueError(f"no {schedule} signal date between {s_ts.date()} and {e_ts.date()}")
     codes = list(panel.universe.codes)
-    W = np.zeros((len(variants), len(sig), len(codes)))
     bar = progress(total=len(variants), desc=f"{strategy} sweep", enabled=show_progress)
     try:
-        for v, flat in enumerate(variants):
-            W[v] = variant_weights(panel, strategy, flat, sig, codes)
-            bar.update(1)
+        builder = BATCH_WEIGHTS.get(strategy) if fast else None
+        W = builder(panel, variants, sig, codes) if builder is not None else None
+        if W is not None:
+            bar.update(len(variants))
+        else:
+            W = np.zeros((len(variants), len(sig), len(codes)))
+            for v, flat in enumerate(variants):
+                W[v] = variant_weights(panel, strategy, flat, sig, codes)
+                bar.update(1)
     finally:
         bar.close()
-    names = list(range(len(variants)))
-    batch = run_vector_batch(panel.returns(codes), W, codes, trades, cost_bps, s_ts, e_ts, names=names)
+    if fast:
+        first, inverse = distinct_rows(W)
+    else:
+        first, inverse = list(range(len(variants))), np.arange(len(variants))
+    batch = run_vector_batch(panel.returns(codes), W[first], codes, trades, cost_bps, s_ts, e_ts)
     bench_code = panel.universe.benchmark_price
     bench = panel.returns([bench_code])[bench_code]
     rate = cost_bps / 1e4
-    rows = []
-    for v in names:
-        d = _summaries(batch.nav[v], batch.turnover[v], batch.costs[v], rate, bench, cut)
-        rows.append({"variant": label(variants[v]), **d})
+    if fast:
+        stats = summaries_batch(batch.nav.to_numpy().T, pd.DatetimeIndex(batch.nav.index),
+                                batch.turnover.to_numpy().T, batch.costs.to_numpy().T,
+                                pd.DatetimeIndex(batch.turnover.index), rate, bench, cut)
+    else:
+        stats = [_summaries(batch.nav[v], batch.turnover[v], batch.costs[v], rate, bench, cut)
+                 for v in range(len(first))]
+    rows = [{"variant": label(flat), **stats[inverse[v]]} for v, flat in enumerate(variants)]
     table = pd.DataFrame(rows)
     table["is_rank"] = table["is_information_ratio"].rank(ascending=False, method="min")
     table["oos_rank"] = table["oos_information_ratio"].rank(ascending=False, method="min")
@@ -189,4 +422,4 @@ def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
     table = table.loc[order].reset_index(drop=True)[list(COLUMNS)]
     return SweepResult(strategy=strategy, schedule=schedule, cost_bps=float(cost_bps), start=s_ts, end=e_ts,
                        split=cut, benchmark=bench_code, grid={k: list(v) for k, v in grid.items()},
-                       params=tuple(variants[i] for i in order), table=table)
+                       params=tuple(variants[i] for i in order), table=table, distinct_schedules=len(first))
