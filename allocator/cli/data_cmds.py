@@ -51,10 +51,17 @@ def load_bundled_cmd(app: AppContext) -> None:
                                            "fundamentals", "classification"]), multiple=True,
               help="Update only these series groups (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Fetch and validate, but write nothing.")
+@click.option("--max-time", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop after this long (the next run resumes); default: no limit.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
-def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
-    """Fetch from akshare what is newer than the store holds (resumes after an interruption)."""
+def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_run: bool,
+               max_time: float | None, as_json: bool) -> None:
+    """Fetch from akshare what is newer than the store holds (resumes after an interruption).
+
+    An unreachable source (connection refused, DNS, proxy, timeouts: two calls in a row) stops
+    the update at once with one error line; nothing is written for what was not fetched.
+    """
     from allocator.cli.dates import parse_date
     from allocator.errors import SourceError
     from allocator.sources.akshare_source import update
@@ -62,7 +69,8 @@ def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_ru
     app.store.require_schema()
     summary = update(app.store, app.settings, app.universe,
                      until=parse_date(until, "--until") if until else None,
-                     only=list(only) or None, progress=_progress_printer(), dry_run=dry_run)
+                     only=list(only) or None, progress=_progress_printer(), dry_run=dry_run,
+                     max_time_s=max_time)
     if as_json:
         echo_json(summary.to_dict())
     else:
@@ -78,7 +86,7 @@ def _progress_printer():  # type: ignore[no-untyped-def]
         return None
 
     def show(done: int, total: int, label: str) -> None:
-        click.echo(f"\r[{done}/{total}] {label[:60]:<60}", nl=done == total, err=True)
+        click.echo(f"\r[{done}/{total}] {label[:60]:<60}", nl=done == total or label == "stopped", err=True)
 
     return show
 

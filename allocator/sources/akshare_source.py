@@ -14,7 +14,9 @@ Three layers, each usable on its own:
 3. :func:`update` (``allocator data update``) fetches, for every series, only what is newer than
    the store holds, validates it completely and then writes it in one transaction per series,
    recording progress in ``source_state`` so an interrupted update resumes. A failing series
-   never deletes or overwrites stored data.
+   never deletes or overwrites stored data. A circuit breaker stops the update when the source
+   is unreachable (two calls in a row: refused, reset, DNS, proxy, timeout) instead of trying
+   every series; a series that failed that way writes nothing, not even its progress record.
 
 akshare is imported lazily, on the first real call: importing it loads a V8 engine and some 40
 modules, and this module must stay importable (and testable) without touching it. Tests pass a
@@ -28,14 +30,20 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import errno
 import logging
+import os
 import random
 import re
+import socket
+import ssl
 import threading
 import time
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -111,6 +119,22 @@ NO_DATA_ERRORS: dict[str, tuple[tuple[type[Exception], str], ...]] = {
 }
 
 _MAX_BACKOFF_S = 60.0
+# Consecutive calls that fail as "unreachable" (each after its retries; see AkshareSource) before
+# the circuit breaker trips and ``update`` stops. After the first such call the next one is tried
+# once only, without retries: a host that was just unreachable gets one more chance, not four.
+BREAKER_CALLS = 2
+
+# Where each function goes (from the akshare 1.19.5 code); used when the error names no URL.
+HOSTS = {
+    "index_hist_sw": "www.swsresearch.com",
+    "stock_industry_clf_hist_sw": "www.swsresearch.com",
+    "stock_zh_index_hist_csindex": "www.csindex.com.cn",
+    "fund_etf_hist_em": "push2his.eastmoney.com",
+    "tool_trade_date_hist_sina": "finance.sina.com.cn",
+    "stock_yjbb_em": "datacenter-web.eastmoney.com",
+    "stock_zcfz_em": "datacenter-web.eastmoney.com",
+    "stock_yysj_em": "datacenter-web.eastmoney.com",
+}
 _SHANGHAI = dt.timezone(dt.timedelta(hours=8))  # China has no daylight saving time
 _SESSION_FINAL = dt.time(15, 30)  # bars of the day are final after the close (15:00) + margin
 
@@ -133,6 +157,153 @@ def _one_line(text: object, limit: int = 300) -> str:
 def _describe(exc: BaseException) -> str:
     text = _one_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class SourceUnreachable(SourceError):
+    """A call failed, after its tries, because the upstream could not be reached.
+
+    Connection refused or reset, DNS failure, proxy error, TLS handshake failure or no answer in
+    time (see :func:`network_failure`). ``tripped`` is set when this call completes a run of
+    :data:`BREAKER_CALLS` such failures in a row: :func:`update` then stops. ``previous`` holds
+    the earlier failures of that run.
+    """
+
+    def __init__(self, message: str, *, function: str, host: str, cause: str, tripped: bool = False,
+                 previous: tuple[SourceUnreachable, ...] = ()) -> None:
+        super().__init__(message)
+        self.function = function
+        self.host = host
+        self.cause = cause
+        self.tripped = tripped
+        self.previous = previous
+
+
+class TimeLimitReached(SourceError):
+    """The update's overall time limit (``update(max_time_s=...)``) ran out."""
+
+
+# Errno values that mean "the network or the host is not there" (not "the host answered badly").
+_NETWORK_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "ENETUNREACH",
+                                      "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN", "EPIPE", "ENETRESET")
+    if hasattr(errno, name))
+# Exception classes of the HTTP stack akshare uses (requests on urllib3), matched by name so that
+# this module never imports them: connection-level failures, not HTTP answers or bad JSON.
+_HTTP_LIBS = ("requests", "urllib3", "http", "curl_cffi", "httpx", "aiohttp", "httpcore")
+_NETWORK_CLASSES = frozenset({
+    "ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "ProxyError", "SSLError",
+    "NewConnectionError", "NameResolutionError", "MaxRetryError", "ProtocolError", "ConnectTimeoutError",
+    "ReadTimeoutError", "TimeoutError", "RemoteDisconnected", "ConnectError", "ClientConnectorError",
+    "ServerDisconnectedError", "ServerTimeoutError",
+})
+
+
+def _named(exc: BaseException, *names: str, exact: bool = False) -> bool:
+    """Whether a class of ``exc`` from an HTTP library (see ``_HTTP_LIBS``) has one of ``names``.
+
+    ``exact`` looks at the class itself only, not its bases (urllib3 2's NewConnectionError, for
+    one, derives from ConnectTimeoutError).
+    """
+    classes = (type(exc),) if exact else type(exc).__mro__
+    return any(c.__name__ in names and c.__module__.split(".")[0] in _HTTP_LIBS for c in classes)
+
+
+def _chain(exc: BaseException, limit: int = 16) -> list[BaseException]:
+    """``exc`` and what it wraps: causes, contexts, exception arguments and urllib3 ``reason``s."""
+    out: list[BaseException] = []
+    todo, seen = [exc], set()
+    while todo and len(out) < limit:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        out.append(e)
+        inner = (getattr(e, "reason", None), getattr(e, "original_error", None), e.__cause__, e.__context__,
+                 *getattr(e, "args", ()))
+        todo.extend(x for x in inner if isinstance(x, BaseException))
+    return out
+
+
+def _is_network(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror, socket.herror, ssl.SSLError)):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
+        return True
+    return _named(exc, *_NETWORK_CLASSES)
+
+
+def network_failure(exc: BaseException) -> str | None:
+    """A short cause if ``exc`` means the upstream could not be reached, else None.
+
+    Classified by exception type (an error the host *answered* with, such as bad JSON or an HTTP
+    error page, is not a network failure): the built-in ``ConnectionError`` family, ``TimeoutError``
+    (including this module's own deadline), ``socket.gaierror``, ``ssl.SSLError``, ``OSError`` with
+    a network errno, and the connection, timeout and proxy errors of requests/urllib3. The cause
+    is read from what the error wraps, e.g. ``"DNS lookup failed"`` or ``"connection refused"``.
+    """
+    if not _is_network(exc):
+        return None
+    chain = [e for e in _chain(exc) if _is_network(e)]
+    text = " ".join(str(e) for e in chain)
+
+    def any_of(*kinds: type[BaseException], names: tuple[str, ...] = (), words: tuple[str, ...] = ()) -> bool:
+        return (any(isinstance(e, kinds) or (names and _named(e, *names, exact=True)) for e in chain)
+                or any(w in text for w in words))
+
+    if any_of(socket.gaierror, names=("NameResolutionError",),
+              words=("Failed to resolve", "Name or service not known", "getaddrinfo failed",
+                     "nodename nor servname", "Temporary failure in name resolution")):
+        cause = "DNS lookup failed"
+    elif any_of(ConnectionRefusedError, words=("Connection refused",)):
+        cause = "connection refused"
+    elif any_of(names=("ConnectTimeout", "ConnectTimeoutError")):
+        cause = "connection timed out"
+    elif any_of(ConnectionResetError, ConnectionAbortedError, names=("RemoteDisconnected",),
+                words=("Connection aborted", "Connection reset", "RemoteDisconnected")):
+        cause = "connection reset or closed by the server"
+    elif any_of(ssl.SSLError, names=("SSLError",)):
+        cause = "TLS handshake failed"
+    elif any_of(TimeoutError, names=("ReadTimeout", "ReadTimeoutError", "Timeout", "TimeoutError")):
+        own = next((e for e in chain if type(e) is TimeoutError and str(e).startswith("no answer")), None)
+        cause = str(own) if own else "no answer in time"
+    elif code := next((e.errno for e in chain if isinstance(e, OSError) and e.errno in _NETWORK_ERRNOS), None):
+        cause = os.strerror(code).lower()
+    else:
+        cause = "connection failed"
+    if any(_named(e, "ProxyError") for e in chain):
+        proxy = _proxy_for(_failed_url(chain))
+        cause = f"cannot connect to the proxy{' ' + proxy if proxy else ''} ({cause})"
+    return cause
+
+
+def _failed_url(chain: Sequence[BaseException]) -> str | None:
+    for e in chain:
+        url = getattr(getattr(e, "request", None), "url", None)
+        if isinstance(url, str) and url:
+            return url
+    for e in chain:  # urllib3's MaxRetryError: pool + path
+        pool, url = getattr(e, "pool", None), getattr(e, "url", None)
+        host = getattr(pool, "host", None)
+        if isinstance(host, str) and host:
+            return f"{getattr(pool, 'scheme', None) or 'https'}://{host}{url or ''}"
+    return None
+
+
+def _proxy_for(url: str | None) -> str:
+    """The proxy the environment sets for ``url``'s scheme, without credentials ('' if none)."""
+    scheme = urllib.parse.urlsplit(url).scheme if url else "https"
+    proxy = urllib.request.getproxies().get(scheme or "https", "")
+    parts = urllib.parse.urlsplit(proxy)
+    if parts.username or parts.password:
+        proxy = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+    return proxy
+
+
+def failed_host(exc: BaseException, fn_name: str) -> str:
+    """The host a failed call went to: from the error's URL, else from :data:`HOSTS`."""
+    url = _failed_url(_chain(exc))
+    host = urllib.parse.urlsplit(url).hostname if url else None
+    return host or HOSTS.get(fn_name, "the akshare source")
 
 
 def _ymd(day: dt.date) -> str:
@@ -282,6 +453,10 @@ class AkshareSource:
         call. Tests pass a fake.
     sleep, clock, rng
         Injectable for tests (back-off and throttle waits, the monotonic clock, the jitter).
+    trip_after
+        The circuit breaker: after this many calls in a row failed as unreachable (see
+        :class:`SourceUnreachable`), the last one is raised with ``tripped`` set. Once one call
+        has failed that way, the next is tried once only (no retries) until a call gets an answer.
     """
 
     def __init__(
@@ -292,6 +467,7 @@ class AkshareSource:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        trip_after: int = BREAKER_CALLS,
     ) -> None:
         self.settings = settings or AkshareSettings()
         self._module = module
@@ -299,6 +475,19 @@ class AkshareSource:
         self._clock = clock
         self._rng = rng or random.Random()
         self._last_start: float | None = None
+        self.trip_after = max(1, trip_after)
+        self._unreachable: list[SourceUnreachable] = []  # the current run of unreachable calls
+        self._deadline: float | None = None
+
+    # -- run-wide state: circuit breaker and time limit -------------------------------------------
+    def start_run(self, max_time_s: float | None = None) -> None:
+        """Reset the circuit breaker and set (or clear) an overall time limit for what follows."""
+        self._unreachable = []
+        self._deadline = None if max_time_s is None else self._clock() + max_time_s
+
+    def time_left(self) -> float | None:
+        """Seconds until the time limit set by :meth:`start_run`, or None without one."""
+        return None if self._deadline is None else self._deadline - self._clock()
 
     # -- the wrapper ------------------------------------------------------------------------------
     def _akshare(self) -> Any:
@@ -321,37 +510,65 @@ class AkshareSource:
 
         Raises
         ------
+        SourceUnreachable
+            After the last try, when it failed because the upstream could not be reached.
+        TimeLimitReached
+            When the time limit set by :meth:`start_run` runs out before or during a try.
         SourceError
-            After the last try, naming the function, its arguments and the cause.
+            After the last try for any other failure, naming the function, its arguments and the
+            cause.
         """
         label = _label(fn_name, kwargs)
         fn = getattr(self._akshare(), fn_name, None)
         if not callable(fn):
             raise SourceError(f"{label}: akshare has no function {fn_name} (akshare version changed?)")
-        tries = 1 + self.settings.retries
+        # Right after an unreachable call, one try: the breaker is half open.
+        tries = 1 if self._unreachable else 1 + self.settings.retries
         last: BaseException | None = None
         for attempt in range(1, tries + 1):
             if attempt > 1:
                 delay = self.settings.backoff_s * 2 ** (attempt - 2) * (0.5 + self._rng.random())
-                self._sleep(min(delay, _MAX_BACKOFF_S))
+                wait, left = min(delay, _MAX_BACKOFF_S), self.time_left()
+                self._sleep(wait if left is None else max(0.0, min(wait, left)))
             self._throttle()
+            timeout = self.settings.timeout_s
+            left = self.time_left()
+            if left is not None:
+                if left <= 0:
+                    after = f" (last try: {network_failure(last) or _describe(last)})" if last else ""
+                    raise TimeLimitReached(f"{label}: the update's time limit ran out{after}")
+                timeout = min(timeout, left)
             try:
-                result = self._run_with_deadline(fn, kwargs, fn_name)
+                result = self._run_with_deadline(fn, kwargs, fn_name, timeout)
             except TimeoutError:
+                if timeout < self.settings.timeout_s:
+                    raise TimeLimitReached(f"{label}: cut off by the update's time limit") from None
                 last = TimeoutError(f"no answer within {self.settings.timeout_s:g} s")
                 log.debug("%s: timed out (try %d of %d)", label, attempt, tries)
                 continue
             except Exception as exc:  # noqa: BLE001 - every upstream failure is retried, then reported
                 if _is_no_data(fn_name, exc):
+                    self._unreachable = []
                     return pd.DataFrame()
                 last = exc
                 log.debug("%s: %s (try %d of %d)", label, _describe(exc), attempt, tries)
                 continue
+            self._unreachable = []  # an answer: the host is there
             if not isinstance(result, pd.DataFrame):
                 raise SourceError(f"{label} returned {type(result).__name__}, not a DataFrame")
             return result
+        assert last is not None  # every try failed
         noun = "try" if tries == 1 else "tries"
-        raise SourceError(f"{label} failed after {tries} {noun}: {_describe(last)}")  # type: ignore[arg-type]
+        message = f"{label} failed after {tries} {noun}: {_describe(last)}"
+        cause = network_failure(last)
+        if cause is None:
+            self._unreachable = []  # the host answered, badly
+            raise SourceError(message)
+        error = SourceUnreachable(message, function=fn_name, host=failed_host(last, fn_name), cause=cause,
+                                  previous=tuple(self._unreachable))
+        self._unreachable.append(error)
+        error.tripped = len(self._unreachable) >= self.trip_after
+        raise error
 
     def _throttle(self) -> None:
         if self._last_start is not None:
@@ -360,8 +577,9 @@ class AkshareSource:
                 self._sleep(wait)
         self._last_start = self._clock()
 
-    def _run_with_deadline(self, fn: Callable[..., Any], kwargs: Mapping[str, Any], name: str) -> Any:
-        """Run ``fn`` in a daemon thread and wait at most ``timeout_s`` for it.
+    def _run_with_deadline(self, fn: Callable[..., Any], kwargs: Mapping[str, Any], name: str,
+                           timeout: float | None = None) -> Any:
+        """Run ``fn`` in a daemon thread and wait at most ``timeout`` (default ``timeout_s``) for it.
 
         A Python thread cannot be killed, so a call that hangs past its deadline keeps running in
         the background until its socket gives up. A daemon thread (unlike a ThreadPoolExecutor
@@ -378,7 +596,7 @@ class AkshareSource:
                 future.set_exception(exc)
 
         threading.Thread(target=work, name=f"akshare-{name}", daemon=True).start()
-        return future.result(timeout=self.settings.timeout_s)
+        return future.result(timeout=self.settings.timeout_s if timeout is None else timeout)
 
     # -- fetchers: call + normalise ---------------------------------------------------------------
     def sw_bars(self, code: str) -> pd.DataFrame:
@@ -793,8 +1011,9 @@ class SeriesResult:
     """The outcome of one series in an update.
 
     ``status`` is ``ok`` (rows written), ``up-to-date`` (nothing newer at the source),
-    ``failed`` (``message`` says why; stored data untouched) or ``skipped`` (done earlier in the
-    interrupted run this one resumes).
+    ``failed`` (``message`` says why; stored data untouched), ``skipped`` (done earlier in the
+    interrupted run this one resumes) or ``not-run`` (the update stopped before it: the source
+    was unreachable or the time limit ran out; a later run picks it up).
     """
 
     key: str
@@ -818,14 +1037,19 @@ class UpdateSummary:
     results: tuple[SeriesResult, ...] = ()
     dry_run: bool = False
     resumed: bool = False
+    stopped: str = ""  # the stderr line when the update stopped early (see _stop_line), else ""
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
         return tuple(r for r in self.results if r.status == "failed")
 
     @property
+    def not_run(self) -> tuple[SeriesResult, ...]:
+        return tuple(r for r in self.results if r.status == "not-run")
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.stopped
 
     @property
     def exit_code(self) -> int:
@@ -836,7 +1060,7 @@ class UpdateSummary:
         return sum(r.rows for r in self.results)
 
     def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in ("ok", "up-to-date", "failed", "skipped")}
+        out = {s: 0 for s in ("ok", "up-to-date", "failed", "skipped", "not-run")}
         for r in self.results:
             out[r.status] = out.get(r.status, 0) + 1
         return out
@@ -848,6 +1072,8 @@ class UpdateSummary:
 
     def failure_line(self) -> str:
         """One line for stderr: how many series failed, the first cause, and what to do."""
+        if self.stopped:
+            return self.stopped
         first = self.failed[0]
         others = f" and {len(self.failed) - 1} more (see the table above)" if len(self.failed) > 1 else ""
         return _one_line(f"akshare update: {len(self.failed)} of {len(self.results)} series failed, stored data "
@@ -858,7 +1084,7 @@ class UpdateSummary:
         """A plain-text table for the terminal."""
         head = ("series", "status", "rows", "last date", "message")
         rows = [(r.key, r.status, f"{r.rows:,}", r.last_date.isoformat() if r.last_date else "",
-                 _one_line(r.message, 100)) for r in self.results]
+                 _one_line(r.message, 100)) for r in self.results if r.status != "not-run"]
         widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
                   for i, h in enumerate(head)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip(),
@@ -867,9 +1093,13 @@ class UpdateSummary:
             cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]),
                      row[3].ljust(widths[3]), row[4]]
             lines.append("  ".join(cells).rstrip())
+        not_run = self.not_run
+        if not_run:  # one line, not one row per series that was never tried
+            lines.append(f"... {len(not_run)} series not run: {not_run[-1].message}")
         c = self.counts()
         tail = (f"until {self.until.isoformat()}: {c['ok']} updated, {c['up-to-date']} up to date, "
                 f"{c['failed']} failed" + (f", {c['skipped']} done before the interruption" if c["skipped"] else "")
+                + (f", {c['not-run']} not run" if c["not-run"] else "")
                 + f"; {self.rows_added:,} rows " + ("would be written (dry run)" if self.dry_run else "written"))
         return "\n".join([*lines, "", tail])
 
@@ -904,6 +1134,7 @@ def update(
     source: AkshareSource | None = None,
     fundamentals_start: dt.date | None = None,
     now: Callable[[], dt.datetime] | None = None,
+    max_time_s: float | None = None,
 ) -> UpdateSummary:
     """Fetch from akshare what is newer than the store holds; resume an interrupted run.
 
@@ -921,6 +1152,16 @@ def update(
     others run. Without a resumption, series are still incremental: a series that already holds
     the last trading day on or before ``until`` is not fetched at all.
 
+    An unreachable source stops the update (circuit breaker): once :data:`BREAKER_CALLS` calls in
+    a row failed because the upstream could not be reached (connection refused or reset, DNS,
+    proxy, timeout; see :class:`SourceUnreachable`), the remaining series are not run and the
+    summary's :attr:`~UpdateSummary.stopped` says which host failed, how and what to do. So does
+    ``max_time_s`` when it runs out. Nothing is written for a series that failed as unreachable
+    or was not run, not even a progress record, and the run's own record and the universe's
+    instruments are only written with the first series that writes: an update that fetched
+    nothing leaves the database as it was. Series written earlier in the run stay; the run stays
+    marked ``running``, so the next one with the same ``until`` resumes after them.
+
     Parameters
     ----------
     store
@@ -933,7 +1174,8 @@ def update(
         Fetch nothing dated after this day; default :func:`default_until` (today once the day's
         bars are final, else yesterday). The calendar is not cut: its future days are its use.
     progress
-        Called as ``progress(done, total, label)`` before each series and once at the end.
+        Called as ``progress(done, total, label)`` before each series and once at the end (label
+        ``done``, or ``stopped`` when the update stopped early).
     only
         Restrict to these groups (:data:`GROUPS`), codes (``801010.SI``) or series keys.
     dry_run
@@ -944,12 +1186,15 @@ def update(
         First report period to fetch when the store has no fundamentals (default: two years back).
     now
         Clock for progress records (tests).
+    max_time_s
+        Overall time limit in seconds (None: none). Back-off waits and call timeouts are cut to
+        fit; when it runs out, the update stops like for an unreachable source.
 
     Returns
     -------
     UpdateSummary
         Per series: status, rows written, new last date, message. Its ``exit_code`` is non-zero
-        when any series failed; the caller decides what to do with it.
+        when any series failed or the update stopped; the caller decides what to do with it.
     """
     ak_settings = getattr(settings, "akshare", settings)
     if not isinstance(ak_settings, AkshareSettings):
@@ -965,31 +1210,81 @@ def update(
     marker = states.get(RUN_KEY)
     resumed = bool(not dry_run and marker and marker["status"] == "running" and marker["last_date"] == until)
     started = marker["updated_at"] if resumed else clock()  # type: ignore[index]
-    if not dry_run:
-        if not resumed:
+    pending = {"marker": not dry_run and not resumed, "instruments": not dry_run}
+
+    def begin() -> None:
+        """Before the run's first write: mark it running and register the instruments."""
+        if pending["marker"]:
             with store.transaction() as conn:
                 _write_state(conn, RUN_KEY, "running", "update in progress", until, started)
-        updater.ensure_instruments()
+            pending["marker"] = False
+        if pending["instruments"]:
+            updater.ensure_instruments()
+            pending["instruments"] = False
 
+    source.start_run(max_time_s)
     results: list[SeriesResult] = []
-    for i, plan in enumerate(plans):
-        if progress:
-            progress(i, len(plans), plan.key)
-        state = states.get(plan.key)
-        if resumed and state and state["status"] in _DONE and state["updated_at"] >= started:
-            results.append(SeriesResult(plan.key, plan.group, "skipped", 0, state["last_date"],
-                                        "done before the interruption"))
-            continue
-        results.append(_run_plan(store, plan, dry_run, clock, state["last_date"] if state else None))
+    stop: SourceError | None = None
+    try:
+        for i, plan in enumerate(plans):
+            state = states.get(plan.key)
+            previous = state["last_date"] if state else None
+            if stop is None and (left := source.time_left()) is not None and left <= 0:
+                stop = TimeLimitReached(f"the update's time limit of {max_time_s:g} s ran out")
+            if stop is not None:
+                results.append(SeriesResult(plan.key, plan.group, "not-run", 0, previous, _stop_reason(stop)))
+                continue
+            if progress:
+                progress(i, len(plans), plan.key)
+            if resumed and state and state["status"] in _DONE and state["updated_at"] >= started:
+                results.append(SeriesResult(plan.key, plan.group, "skipped", 0, state["last_date"],
+                                            "done before the interruption"))
+                continue
+            result, error = _run_plan(store, plan, dry_run, clock, previous, begin)
+            results.append(result)
+            if isinstance(error, TimeLimitReached) or (isinstance(error, SourceUnreachable) and error.tripped):
+                stop = error
+    finally:
+        source.start_run(None)
     if progress:
-        progress(len(plans), len(plans), "done")
+        tried = sum(r.status != "not-run" for r in results)
+        progress(tried, len(plans), "done" if stop is None else "stopped")
     summary = UpdateSummary(until, tuple(results), dry_run, resumed)
-    if not dry_run:
+    if stop is not None:
+        summary = replace(summary, stopped=_stop_line(stop, summary, max_time_s))
+    elif not dry_run and not pending["marker"]:
+        # A stopped run stays "running" (the next one resumes); a run that wrote nothing, not even
+        # its marker, leaves no trace either.
         c = summary.counts()
         with store.transaction() as conn:
             _write_state(conn, RUN_KEY, "done", f"{c['ok']} updated, {c['up-to-date']} up to date, "
                          f"{c['failed']} failed", until, clock())
     return summary
+
+
+def _stop_reason(stop: SourceError) -> str:
+    """What a series that was not run says about it (the same for all of them)."""
+    if isinstance(stop, SourceUnreachable):
+        return f"source unreachable ({stop.host}: {stop.cause})"
+    return "the update's time limit ran out"
+
+
+def _stop_line(stop: SourceError, summary: UpdateSummary, max_time_s: float | None) -> str:
+    """The one line for stderr when the update stopped early: what failed, what was left, what to do."""
+    total, failed, not_run = len(summary.results), len(summary.failed), len(summary.not_run)
+    counts = (f"{failed} of {total} series failed" + (f", {not_run} not run" if not_run else "")
+              + ", stored data kept")
+    again = "run `allocator data update` again later: it resumes where it stopped"
+    if isinstance(stop, SourceUnreachable):
+        where = list(dict.fromkeys(f"akshare.{e.function} at {e.host}" for e in (*stop.previous, stop)))
+        calls = len(stop.previous) + 1
+        return _one_line(
+            f"akshare update stopped, source unreachable: {', '.join(where)}: {stop.cause} "
+            f"({calls} call{'s' if calls > 1 else ''} in a row); {counts}. Check the network "
+            f"and any proxy (HTTP_PROXY/HTTPS_PROXY), then {again}", 700)
+    limit = f" of {max_time_s:g} s" if max_time_s else ""
+    return _one_line(f"akshare update stopped: its time limit{limit} ran out ({stop}); {counts}. "
+                     f"Raise --max-time or {again}", 700)
 
 
 def _selection(only: Iterable[str] | None) -> set[str] | None:
@@ -1000,21 +1295,29 @@ def _selection(only: Iterable[str] | None) -> set[str] | None:
 
 
 def _run_plan(store: Store, plan: _Plan, dry_run: bool, clock: Callable[[], dt.datetime],
-              previous: dt.date | None = None) -> SeriesResult:
+              previous: dt.date | None = None, begin: Callable[[], None] = lambda: None,
+              ) -> tuple[SeriesResult, SourceError | None]:
     """Fetch + validate one series, then write it and its progress record in one transaction.
 
     ``previous`` is the series' last date from its progress record, reported when it fails.
+    ``begin`` runs before the first write. Returns the result and, when the source was
+    unreachable or the time limit ran out, that error (nothing is written then).
     """
     try:
         batch = plan.fetch()
         rows = len(batch.frame) if batch.table else 0
         status = "ok" if rows else "up-to-date"
         if not dry_run:
+            begin()
             with store.transaction() as conn:
                 if rows:
                     store.upsert(batch.table, batch.frame, conn)  # type: ignore[arg-type]
                 _write_state(conn, plan.key, status, batch.message, batch.last_date, clock())
-        return SeriesResult(plan.key, plan.group, status, rows, batch.last_date, batch.message)
+        return SeriesResult(plan.key, plan.group, status, rows, batch.last_date, batch.message), None
+    except TimeLimitReached as exc:
+        return SeriesResult(plan.key, plan.group, "not-run", 0, previous, _one_line(exc, 500)), exc
+    except SourceUnreachable as exc:  # nothing fetched: nothing to record, the store stays as it was
+        return SeriesResult(plan.key, plan.group, "failed", 0, previous, _one_line(exc, 500)), exc
     except Exception as exc:  # one failing series must not stop the others
         if isinstance(exc, AllocatorError):
             message = _one_line(exc, 500)
@@ -1022,9 +1325,10 @@ def _run_plan(store: Store, plan: _Plan, dry_run: bool, clock: Callable[[], dt.d
             log.debug("unexpected error in %s", plan.key, exc_info=True)
             message = _one_line(f"unexpected {_describe(exc)}", 500)
         if not dry_run:
+            begin()
             with store.transaction() as conn:
                 _write_state(conn, plan.key, "failed", message, None, clock())
-        return SeriesResult(plan.key, plan.group, "failed", 0, previous, message)
+        return SeriesResult(plan.key, plan.group, "failed", 0, previous, message), None
 
 
 class _Updater:

@@ -630,6 +630,7 @@ def test_failing_series_keeps_stored_rows_byte_identical(
         fake: FakeAkshare, source: AkshareSource, store: Store, universe: Universe) -> None:
     run(store, source, universe, D(2025, 6, 13))
     before = dump(store)
+    state_before = store.read("SELECT * FROM source_state WHERE key = 'bars:801010.SI'")
     fake.fail_when("index_hist_sw", lambda kw: kw["symbol"] == "801010", ConnectionError("RemoteDisconnected"))
 
     summary = run(store, source, universe, UNTIL)
@@ -642,8 +643,11 @@ def test_failing_series_keeps_stored_rows_byte_identical(
     assert "bars:801010.SI" in summary.failure_line() and "\n" not in summary.failure_line()
     assert dump(store, where="WHERE code = '801010.SI'", tables=("daily_bar",)) == \
         {"daily_bar": [r for r in before["daily_bar"] if r[0] == "801010.SI"]}
-    state = store.read("SELECT status, last_date, message FROM source_state WHERE key = 'bars:801010.SI'")
-    assert state["status"].iloc[0] == "failed" and state["last_date"].iloc[0] == "2025-06-13"
+    # A network failure records nothing, not even its progress record (a schema or validation
+    # failure does: see test_invalid_new_rows_write_nothing_for_the_series).
+    state = store.read("SELECT * FROM source_state WHERE key = 'bars:801010.SI'")
+    pd.testing.assert_frame_equal(state, state_before)
+    assert state["status"].iloc[0] == "ok" and state["last_date"].iloc[0] == "2025-06-13"
 
 
 def test_invalid_new_rows_write_nothing_for_the_series(
@@ -657,6 +661,8 @@ def test_invalid_new_rows_write_nothing_for_the_series(
     assert {r.status for r in res.values()} == {"failed"}
     assert "high < low on 1 rows (first 2025-06-27)" in res["bars:801010.SI"].message
     assert dump(store, ("daily_bar",)) == before
+    state = store.read("SELECT status, last_date, message FROM source_state WHERE key = 'bars:801010.SI'")
+    assert state["status"].iloc[0] == "failed" and state["last_date"].iloc[0] == "2025-06-13"
 
 
 def test_interrupted_update_resumes_and_matches_an_uninterrupted_run(
@@ -774,3 +780,248 @@ def test_default_until_waits_for_final_bars() -> None:
     assert aks.default_until(dt.datetime(2025, 6, 30, 16, 0, tzinfo=shanghai)) == D(2025, 6, 30)
     assert aks.latest_reporting_quarter(D(2025, 4, 1)) == D(2025, 3, 31)
     assert aks.latest_reporting_quarter(D(2025, 3, 31)) == D(2024, 12, 31)
+
+
+# ==================================================================================================
+# An unreachable source: classification, circuit breaker, time limit, nothing written
+# ==================================================================================================
+
+AKSHARE_FUNCTIONS = ("index_hist_sw", "stock_zh_index_hist_csindex", "fund_etf_hist_em",
+                     "tool_trade_date_hist_sina", "stock_yjbb_em", "stock_zcfz_em", "stock_yysj_em",
+                     "stock_industry_clf_hist_sw")
+
+
+def file_digest(store: Store) -> str:
+    """SHA-256 of the SQLite file once everything written so far is checkpointed into it."""
+    import hashlib
+
+    store.engine.dispose()
+    path = store.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def refuse_everything(fake: FakeAkshare, exc: BaseException) -> None:
+    for fn in AKSHARE_FUNCTIONS:
+        fake.fail_when(fn, lambda _kw: True, exc)
+
+
+def requests_error(monkeypatch: pytest.MonkeyPatch, connect_error: BaseException | None,
+                   proxy: str | None = None) -> BaseException:
+    """The exception real requests/urllib3 raise for a GET of www.swsresearch.com when the name does
+    not resolve (``connect_error`` None) or connecting raises ``connect_error``; no packet is sent."""
+    import requests
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy",
+                "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+
+    def getaddrinfo(host: str, port: int, *_a: Any, **_k: Any) -> list[Any]:
+        if connect_error is None and host != "127.0.0.1":
+            raise socket.gaierror(-2, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    def connect(_sock: socket.socket, _address: Any) -> None:
+        raise connect_error  # type: ignore[misc]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    if proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+    with pytest.raises(requests.RequestException) as err:
+        requests.get("https://www.swsresearch.com/institute-sw/api/index_publish/trend/", timeout=3)
+    return err.value
+
+
+def test_network_failures_are_classified_by_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+    import urllib3
+
+    dns = requests_error(monkeypatch, None)
+    assert aks.network_failure(dns) == "DNS lookup failed"
+    assert aks.failed_host(dns, "index_hist_sw") == "www.swsresearch.com"
+    refused = requests_error(monkeypatch, ConnectionRefusedError(111, "Connection refused"))
+    assert aks.network_failure(refused) == "connection refused"
+    proxied = requests_error(monkeypatch, ConnectionRefusedError(111, "Connection refused"),
+                             proxy="http://user:secret@127.0.0.1:9")
+    assert isinstance(proxied, requests.exceptions.ProxyError)
+    assert aks.network_failure(proxied) == "cannot connect to the proxy http://127.0.0.1:9 (connection refused)"
+    slow = requests_error(monkeypatch, TimeoutError("timed out"))
+    assert aks.network_failure(slow) == "connection timed out"
+    reset = requests_error(monkeypatch, ConnectionResetError(104, "Connection reset by peer"))
+    assert aks.network_failure(reset) == "connection reset or closed by the server"
+
+    assert aks.network_failure(requests.exceptions.ReadTimeout("read timed out")) == "no answer in time"
+    assert aks.network_failure(TimeoutError("no answer within 30 s")) == "no answer within 30 s"
+    assert aks.network_failure(OSError(101, "Network is unreachable")) == "network is unreachable"
+    assert aks.network_failure(socket.gaierror(-3, "Temporary failure in name resolution")) == "DNS lookup failed"
+    assert aks.network_failure(urllib3.exceptions.ProtocolError("Connection aborted.")) == \
+        "connection reset or closed by the server"
+    assert aks.failed_host(TimeoutError("no answer"), "fund_etf_hist_em") == "push2his.eastmoney.com"
+    # The host answered (badly): not a network failure.
+    for answered in (ValueError("Expecting value: line 1 column 1 (char 0)"), KeyError("data"),
+                     TypeError("'NoneType' object is not subscriptable"),
+                     requests.exceptions.JSONDecodeError("Expecting value", "<html>", 0),
+                     requests.exceptions.HTTPError("502 Server Error"), OSError(2, "No such file"),
+                     RuntimeError("Connection refused")):
+        assert aks.network_failure(answered) is None, answered
+
+
+def test_unreachable_call_is_retried_then_the_next_call_tried_once(fake: FakeAkshare) -> None:
+    slept: list[float] = []
+    src = AkshareSource(AkshareSettings(timeout_s=5, retries=3, backoff_s=1.0, throttle_s=0.0), fake,
+                        sleep=slept.append, rng=random.Random(7))
+    refuse_everything(fake, ConnectionRefusedError(111, "Connection refused"))
+    with pytest.raises(aks.SourceUnreachable) as first:
+        src.trade_dates()
+    assert not first.value.tripped and len(fake.calls) == 4 and len(slept) == 3  # retried with back-off
+    assert first.value.host == "finance.sina.com.cn" and first.value.cause == "connection refused"
+    assert str(first.value).startswith("akshare.tool_trade_date_hist_sina() failed after 4 tries: ")
+    with pytest.raises(aks.SourceUnreachable) as second:
+        src.sw_bars("801010.SI")
+    assert second.value.tripped and len(fake.calls) == 5 and len(slept) == 3  # once, no back-off
+    assert second.value.previous == (first.value,)
+    assert "failed after 1 try" in str(second.value)
+    # A call that gets an answer closes the breaker again: full retries from then on.
+    fake._raise_when.clear()
+    src.start_run()
+    fake.fail("index_hist_sw", ConnectionRefusedError(111, "Connection refused"), times=2)
+    assert len(src.sw_bars("801010.SI")) == 39
+
+
+def test_update_stops_at_an_unreachable_source_and_leaves_the_file_unchanged(
+        tmp_path: Path, universe: Universe) -> None:
+    store = make_store(tmp_path)
+    digest = file_digest(store)
+    fake = FakeAkshare()
+    refuse_everything(fake, ConnectionRefusedError(111, "Connection refused"))
+
+    summary = run(store, AkshareSource(FAST, fake), universe, UNTIL)
+    # The calendar: 1 + 2 retries; the first industry: one try; then nothing more.
+    assert [name for name, _ in fake.calls] == ["tool_trade_date_hist_sina"] * 3 + ["index_hist_sw"]
+    assert not summary.ok and summary.exit_code == 4
+    assert summary.counts() == {"ok": 0, "up-to-date": 0, "failed": 2, "skipped": 0, "not-run": 8}
+    line = summary.failure_line()
+    assert "\n" not in line and line.startswith("akshare update stopped, source unreachable: ")
+    for part in ("akshare.tool_trade_date_hist_sina at finance.sina.com.cn", "akshare.index_hist_sw at "
+                 "www.swsresearch.com: connection refused (2 calls in a row)",
+                 "2 of 10 series failed, 8 not run, stored data kept", "HTTPS_PROXY", "resumes where it stopped"):
+        assert part in line
+    table = summary.render()
+    assert "8 series not run: source unreachable (www.swsresearch.com: connection refused)" in table
+    assert len(table.splitlines()) == 7 and "classification" not in table  # not 10 rows of the same
+    assert file_digest(store) == digest  # byte for byte: no run marker, no instrument, no progress record
+    assert store.read("SELECT COUNT(*) AS n FROM source_state")["n"].iloc[0] == 0
+
+    # Back online: a normal run does everything, as on a fresh store.
+    fake._raise_when.clear()
+    again = run(store, AkshareSource(FAST, fake), universe, UNTIL)
+    assert again.ok and not again.resumed and again.counts()["ok"] == 10
+    clean = make_store(tmp_path, "clean.db")
+    run(clean, AkshareSource(FAST, FakeAkshare()), universe, UNTIL)
+    assert dump(store) == dump(clean)
+
+
+def test_timeouts_trip_the_breaker_too(tmp_path: Path, universe: Universe) -> None:
+    store = make_store(tmp_path)
+    digest = file_digest(store)
+    fake = FakeAkshare()
+    for fn in AKSHARE_FUNCTIONS:
+        fake.hang(fn, 5.0)
+    src = AkshareSource(AkshareSettings(timeout_s=0.05, retries=1, backoff_s=0.0, throttle_s=0.0), fake)
+    try:
+        start = time.monotonic()
+        summary = run(store, src, universe, UNTIL)
+        assert time.monotonic() - start < 2.0
+    finally:
+        fake.release.set()
+    assert len(fake.calls) == 3 and summary.counts()["not-run"] == 8
+    assert "no answer within 0.05 s (2 calls in a row)" in summary.failure_line()
+    assert file_digest(store) == digest
+
+
+def test_breaker_mid_run_keeps_what_was_written_and_the_next_run_resumes(
+        tmp_path: Path, universe: Universe) -> None:
+    store = make_store(tmp_path)
+    fake = FakeAkshare()
+    src = AkshareSource(FAST, fake)
+    # The calendar and the first industry come through, then the network goes.
+    fake.fail_when("index_hist_sw", lambda kw: kw["symbol"] == "801780", ConnectionResetError(104, "reset"))
+    fake.fail_when("stock_zh_index_hist_csindex", lambda _kw: True, ConnectionResetError(104, "reset"))
+    summary = run(store, src, universe, UNTIL)
+    res = by_key(summary)
+    assert [res[k].status for k in ("calendar", "bars:801010.SI", "bars:801780.SI", "bars:000300.SH")] == \
+        ["ok", "ok", "failed", "failed"]
+    assert {r.status for r in summary.results[4:]} == {"not-run"}
+    assert "2 of 10 series failed, 6 not run" in summary.failure_line()
+    states = dict(store.read("SELECT key, status FROM source_state").values.tolist())
+    assert states == {"_run": "running", "calendar": "ok", "bars:801010.SI": "ok"}
+    assert store.count("bars") == 39  # 801010 kept
+
+    fake._raise_when.clear()
+    fake.calls.clear()
+    again = run(store, src, universe, UNTIL)
+    assert again.ok and again.resumed
+    assert [k for k, r in by_key(again).items() if r.status == "skipped"] == ["calendar", "bars:801010.SI"]
+    assert fake.calls_of("tool_trade_date_hist_sina") == []
+    clean = make_store(tmp_path, "clean.db")
+    run(clean, AkshareSource(FAST, FakeAkshare()), universe, UNTIL)
+    assert dump(store) == dump(clean)
+
+
+def test_schema_errors_do_not_trip_the_breaker(fake: FakeAkshare, source: AkshareSource, store: Store,
+                                               universe: Universe) -> None:
+    fake.edit("index_hist_sw", lambda f, _kw: f.rename(columns={"收盘": "close"}))
+    fake.fail_when("stock_zh_index_hist_csindex", lambda kw: kw["symbol"] == "000300", ConnectionError("refused"))
+    summary = run(store, source, universe, UNTIL)
+    res = by_key(summary)
+    # industries: schema change; 000300: unreachable once; the rest ran (an answer resets the count).
+    assert [res[k].status for k in ("bars:801010.SI", "bars:801780.SI", "bars:000300.SH", "bars:H00300.CSI")] == \
+        ["failed"] * 3 + ["ok"]
+    assert not summary.stopped and summary.counts()["not-run"] == 0 and res["classification"].status == "ok"
+    assert "schema changed" in res["bars:801010.SI"].message
+    assert "of 10 series failed" in summary.failure_line()
+
+
+def test_time_limit_stops_the_update_and_the_next_run_resumes(tmp_path: Path, universe: Universe) -> None:
+    now = [0.0]
+    fake = FakeAkshare()
+
+    def slow(frame: pd.DataFrame, _kw: dict[str, Any]) -> pd.DataFrame:
+        now[0] += 100.0  # each SW index takes 100 s
+        return frame
+
+    fake.edit("index_hist_sw", slow)
+    src = AkshareSource(FAST, fake, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    store = make_store(tmp_path)
+    summary = run(store, src, universe, UNTIL, max_time_s=150)
+    res = by_key(summary)
+    assert [r.status for r in summary.results[:3]] == ["ok", "ok", "ok"]  # started in time
+    assert {r.status for r in summary.results[3:]} == {"not-run"}
+    assert fake.calls_of("stock_zh_index_hist_csindex") == []
+    assert res["classification"].message == "the update's time limit ran out"
+    assert "time limit of 150 s ran out" in summary.failure_line() and summary.exit_code == 4
+    assert src.time_left() is None  # the limit belongs to that run only
+
+    again = run(store, src, universe, UNTIL)
+    assert again.ok and again.resumed and again.counts()["skipped"] == 3
+
+
+def test_time_limit_cuts_back_off_short(fake: FakeAkshare) -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    src = AkshareSource(AkshareSettings(retries=5, backoff_s=10.0, throttle_s=0.0), fake, sleep=sleep,
+                        clock=lambda: now[0], rng=random.Random(1))
+    fake.fail("index_hist_sw", ValueError("Expecting value"), times=9)
+    src.start_run(12.0)
+    with pytest.raises(aks.TimeLimitReached,
+                       match=r"time limit ran out \(last try: ValueError: Expecting value\)"):
+        src.sw_bars("801010.SI")
+    assert sum(slept) == pytest.approx(12.0) and len(fake.calls_of("index_hist_sw")) <= 2

@@ -122,3 +122,46 @@ def test_unreachable_source_fails_cleanly_and_keeps_data(loaded_db: str, tmp_pat
     assert len(lines) == 1 and "2 of 2 series failed, stored data kept" in lines[0]
     assert "failed" in out  # the per-series table
     pd.testing.assert_frame_equal(Store(loaded_db).read_table("bars"), before)
+
+
+def test_dead_proxy_stops_the_update_at_once_and_leaves_the_file_as_it_was(  # type: ignore[no-untyped-def]
+        loaded_db: str, tmp_path: Path, capsys, monkeypatch) -> None:
+    import hashlib
+    import socket
+    import sqlite3
+    import time
+
+    def digest() -> str:
+        path = loaded_db.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as con:  # anything written so far goes into the file itself
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+    def connect(_sock: socket.socket, address: tuple) -> None:  # type: ignore[type-arg]
+        # What the kernel answers for a dead local port, without opening one; anything else would
+        # be a real connection, which the tests refuse.
+        if tuple(address[:2]) == ("127.0.0.1", 9):
+            raise ConnectionRefusedError(111, "Connection refused")
+        raise RuntimeError("tests must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    for var in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # a dead proxy: the discard port
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text("[akshare]\ntimeout_s = 5.0\nretries = 1\nbackoff_s = 0.0\nthrottle_s = 0.0\n")
+    before = digest()
+    start = time.monotonic()
+    code, out, err = run_cli(["--db", loaded_db, "--config", str(cfg), "data", "update", "--until", "2020-12-31"],
+                             capsys)
+    assert time.monotonic() - start < 60
+    assert code == 4
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: akshare update stopped, source unreachable: ")
+    assert "cannot connect to the proxy http://127.0.0.1:9 (connection refused)" in lines[0]
+    assert "not run, stored data kept" in lines[0] and "resumes where it stopped" in lines[0]
+    table = out.strip().splitlines()
+    assert len(table) <= 7 and "series not run: source unreachable" in out  # summarised, not one row each
+    assert digest() == before
