@@ -96,6 +96,8 @@ class IndustryScore:
 
 def clean_numbers(values: np.ndarray | list[Any]) -> list[float | None]:
     """Floats with None for missing (what IndustryScore stores), for a whole column at once."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return [None if x != x else x for x in values.tolist()]  # already floats; NaN != NaN
     out = values.tolist() if isinstance(values, np.ndarray) else list(values)
     return [None if x is None or x != x else float(x) for x in out]
 

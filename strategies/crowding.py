@@ -110,13 +110,30 @@ def _returns(close: np.ndarray, pre: np.ndarray) -> np.ndarray:
     return np.where(~np.isnan(close) & ~np.isnan(prev), ret, np.nan)
 
 
+def _full_returns(root: MarketPanel) -> dict[str, np.ndarray]:
+    """:func:`_returns` on the root's whole history (``returns``) and, per row, the row of the
+    last close before it (``prev_row``, -1: none). Both causal."""
+    close = industry_values(root, "close")
+    rows = np.arange(len(close))[:, None]
+    seen = np.where(np.isnan(close), -1, rows)
+    last = np.maximum.accumulate(seen, axis=0) if len(close) else seen
+    prev_row = np.vstack([np.full((1, close.shape[1]), -1), last[:-1]])
+    return {"returns": _returns(close, industry_values(root, "pre_close")), "prev_row": prev_row}
+
+
+def _tail_returns(panel: MarketPanel, lo: int) -> np.ndarray:
+    """``_returns(close[lo:], pre_close[lo:])[1:]`` from the full-history returns: a row's return
+    is the same unless its previous close lies before the tail (then the tail has none)."""
+    full = causal_arrays(panel, ("crowding_returns",), _full_returns)
+    return np.where(full["prev_row"][lo + 1:] >= lo, full["returns"][lo + 1:], np.nan)
+
+
 def _volatility(panel: MarketPanel, vol_window: int, n: int) -> np.ndarray:
     """Annualised ``vol_window``-day volatility on the last rows of the ``n + 1``-row tail (the
     rolling standard deviation accumulates from the first row it is given, so it is computed on
     exactly the tail the definition reads)."""
     lo = max(0, visible_rows(panel) - (n + 1))
-    returns = _returns(industry_values(panel, "close")[lo:], industry_values(panel, "pre_close")[lo:])[1:]
-    return rolling_std(returns, vol_window, vol_window) * np.sqrt(252.0)
+    return rolling_std(_tail_returns(panel, lo), vol_window, vol_window) * np.sqrt(252.0)
 
 
 def percentile_of_last(history: np.ndarray, window: int, *, min_periods: int | None = None) -> np.ndarray:
@@ -224,9 +241,18 @@ def crowding_missing_arrays(figures: Mapping[str, np.ndarray], codes: Iterable[s
     return out
 
 
+def _missing(x: Any) -> bool:
+    """``pd.isna`` of one value (plain floats and None without the call)."""
+    if x is None:
+        return True
+    if x.__class__ is float:
+        return x != x
+    return bool(pd.isna(x))
+
+
 def describe_components(row: Mapping[str, Any], components: Iterable[str]) -> tuple[str, str]:
     """(English, Chinese) list of which percentile components made the crowding figure."""
-    used = [c for c in components if not pd.isna(row.get(f"{c}_pct", np.nan))]
+    used = [c for c in components if not _missing(row.get(f"{c}_pct", np.nan))]
     if not used:
         return "no component", "无可用分项"
     return ("+".join(COMPONENT_WORDS[c][0] for c in used),

@@ -61,18 +61,24 @@ def rank_array(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndarr
     if n == 1:
         out[valid[0]] = 1.0
     elif n > 1:
-        sign = 1.0 if higher_is_better else -1.0
-        order = sorted(valid, key=lambda i: sign * x[i])
+        key = x if higher_is_better else [-v for v in x]
+        order = sorted(valid, key=key.__getitem__)
+        ordered = [x[i] for i in order]
+        denom = n - 1.0
         start = 0
         while start < n:
+            v = ordered[start]
             end = start + 1
-            while end < n and x[order[end]] == x[order[start]]:
+            while end < n and ordered[end] == v:
                 end += 1
             dups = end - start
-            average = (dups * (start + 1) + dups * (dups - 1) // 2) / dups
-            pct = (average - 1.0) / (n - 1.0)
-            for i in order[start:end]:
-                out[i] = pct
+            if dups == 1:  # average rank start + 1: the formula below gives start / (n - 1)
+                out[order[start]] = start / denom
+            else:
+                average = (dups * (start + 1) + dups * (dups - 1) // 2) / dups
+                pct = (average - 1.0) / denom
+                for i in order[start:end]:
+                    out[i] = pct
             start = end
     return np.array(out)
 

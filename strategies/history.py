@@ -167,14 +167,17 @@ _KERNEL_OK: list[bool] = []
 
 
 def _kernel_std(values: np.ndarray, window: int, min_periods: int, ddof: int) -> np.ndarray:
-    n = len(values)
+    # One call for all columns: the columns one after the other, each with its own windows. The
+    # kernel starts afresh on a window that does not overlap the previous one -- the first window
+    # of each column -- so every column gets the figures of a call on it alone.
+    n, k = values.shape
     end = np.arange(1, n + 1, dtype=np.int64)
     start = np.maximum(end - window, 0).astype(np.int64)
-    out = np.empty(values.shape)
-    for j in range(values.shape[1]):
-        var = _roll_var(np.ascontiguousarray(values[:, j], dtype=float), start, end, min_periods, ddof)
-        out[:, j] = np.sqrt(np.maximum(var, 0.0))  # pandas' zsqrt: a negative round-off gives 0
-    return out
+    offset = (np.arange(k, dtype=np.int64) * n)[:, None]
+    flat = np.ascontiguousarray(np.asarray(values, dtype=float).T).ravel()
+    var = _roll_var(flat, (start + offset).ravel(), (end + offset).ravel(), min_periods, ddof)
+    # pandas' zsqrt: a negative round-off gives 0; dates x columns, row-major as before.
+    return np.ascontiguousarray(np.sqrt(np.maximum(var, 0.0)).reshape(k, n).T)
 
 
 def _pandas_std(values: np.ndarray, window: int, min_periods: int, ddof: int) -> np.ndarray:

@@ -673,6 +673,138 @@ def _window(grid: _Grid, members: _Members, lo: int, hi: int, n_groups: int, min
     return out
 
 
+def _segment_sums(values: np.ndarray, members: _Members, n_groups: int) -> np.ndarray:
+    """Per industry, the sums of ``values`` (... x members) over its members (industries x ...),
+    as :meth:`_Parts.sums` adds them (numpy's ``add.reduceat`` along the members)."""
+    lead = values.shape[:-1]
+    out = np.zeros((n_groups, *lead))
+    if len(members.starts):
+        sums = np.add.reduceat(values.reshape(-1, values.shape[-1]), members.starts, axis=1)
+        out[members.present] = np.moveaxis(sums.reshape(*lead, -1), -1, 0)
+    return out
+
+
+def _profit_window(grid: _Grid, members: _Members, lo: int, hi: int, n_groups: int,
+                   min_members: int) -> dict[str, np.ndarray]:
+    """``matched`` and ``growth`` of :func:`_window` (industries x grid columns ``lo .. hi - 1``),
+    computed the same way: the profit figures only, which an industry's quarter is chosen on;
+    also ``src_q``, the members' profit field of each single quarter ``lo - 4 .. hi - 1``."""
+    stocks = members.order
+    src = grid.block("src", stocks, lo - 5, hi)
+    ytd = grid.block("ytd", stocks, lo - 5, hi)
+    # Single quarters of columns lo - 4 .. hi - 1 (as _single_quarter; src is NaN exactly where
+    # ytd is, so a quarter with a profit has a profit field).
+    profit_q = ytd[1:] - ytd[:-1]
+    np.putmask(profit_q, src[1:] != src[:-1], np.nan)
+    first_quarter = np.flatnonzero((np.arange(lo - 4, hi) + grid.reports.q0) % 4 == 0)
+    profit_q[first_quarter] = ytd[1:][first_quarter]
+    src_q = src[1:]
+    src_q[np.isnan(profit_q)] = np.nan
+    # Year-on-year pairs (as _matched_pairs): equal profit fields imply both quarters reported.
+    matched = src_q[4:] == src_q[:-4]
+    parts = np.zeros((3, hi - lo, len(stocks)))
+    parts[0] = matched
+    np.copyto(parts[1], profit_q[4:], where=matched)
+    np.copyto(parts[2], profit_q[:-4], where=matched)
+    sums = _segment_sums(parts, members, n_groups)  # industries x parts x columns
+    n, cur, base = sums[:, 0], sums[:, 1], sums[:, 2]
+    return {"matched": n, "growth": _growth(cur, base, n, min_members), "src_q": src_q}
+
+
+def _at_columns(grid: _Grid, members: _Members, window: Mapping[str, np.ndarray], start: int,
+                col: np.ndarray, rows: np.ndarray, min_members: int, n_fields: int) -> dict[str, np.ndarray]:
+    """``revenue_growth`` and ``field_<k>`` of :func:`_window` read at grid column ``col[g]`` of
+    each industry ``g`` of ``rows`` (NaN elsewhere or where ``col`` is -1): only the columns read
+    are summed. ``window``: the members' :func:`_profit_window` from grid column ``start``."""
+    n_groups = len(col)
+    out = {name: np.full(n_groups, np.nan) for name in ("revenue_growth", *(f"field_{k}" for k in range(n_fields)))}
+    want = rows & (col >= 0)
+    if not want.any():
+        return out
+    cols = np.unique(col[want])
+    stocks = members.order
+    # Revenue of grid rows c - 5, c - 4, c - 1 and c per column c (NaN before quarter 0).
+    at = (cols[:, None] + np.array([-5, -4, -1, 0])).ravel()
+    if at[0] >= 0:
+        revenue = grid.revenue[np.ix_(at, stocks)]
+    else:
+        revenue = np.full((len(at), len(stocks)), np.nan)
+        revenue[at >= 0] = grid.revenue[np.ix_(at[at >= 0], stocks)]
+    revenue = revenue.reshape(len(cols), 4, len(stocks))
+    first_quarter = ((cols + grid.reports.q0) % 4 == 0)[:, None]  # c and c - 4 alike
+    rev = np.where(first_quarter, revenue[:, 3], revenue[:, 3] - revenue[:, 2])
+    rev_4 = np.where(first_quarter, revenue[:, 1], revenue[:, 1] - revenue[:, 0])
+    src_q = window["src_q"]  # single quarters from start - 4
+    src_now, src_4 = src_q[cols - start + 4], src_q[cols - start]
+    parts = np.zeros((3 + n_fields, len(cols), len(stocks)))
+    matched = ~np.isnan(rev) & ~np.isnan(rev_4)
+    parts[0] = matched
+    np.copyto(parts[1], rev, where=matched)
+    np.copyto(parts[2], rev_4, where=matched)
+    for k in range(n_fields):
+        parts[3 + k] = (src_now == k) & (src_4 == k)
+    sums = _segment_sums(parts, members, n_groups)  # industries x parts x columns
+    growth = _growth(sums[:, 1], sums[:, 2], sums[:, 0], min_members)
+    g = np.flatnonzero(want)
+    j = np.searchsorted(cols, col[g])
+    out["revenue_growth"][g] = growth[g, j]
+    for k in range(n_fields):
+        out[f"field_{k}"][g] = sums[g, 3 + k, j]
+    return out
+
+
+def _inventory_window(grid: _Grid, members: _Members, lo: int, hi: int, n_groups: int,
+                      min_members: int) -> dict[str, np.ndarray]:
+    """The inventory figures of :func:`_window` with ``inventory`` (``inventory_matched``,
+    ``inventory_growth``, ``inventory_to_revenue``: industries x grid columns ``lo .. hi - 1``),
+    computed the same way (the profit figures, not read from it, are left out), and the members'
+    single-quarter revenue ``revenue_q`` of columns ``lo - 4 .. hi - 1``."""
+    stocks = members.order
+    first_quarter = ((np.arange(lo - 5, hi) + grid.reports.q0) % 4 == 0)[:, None]
+    revenue_q = _single_quarter(grid.block("revenue", stocks, lo - 5, hi), None, first_quarter)  # lo - 4 ..
+    stock_inv = grid.block("inventory", stocks, lo - 4, hi)
+    parts = _Parts(["inventory_n", "inventory_cur", "inventory_base", "ratio_n", "ratio_inventory", "ratio_ttm"],
+                   hi - lo, members)
+    _matched_pairs(parts, "inventory", stock_inv, None)
+    # Inventory over trailing-four-quarter revenue, over members with both.
+    ttm = revenue_q[4:] + revenue_q[3:-1] + revenue_q[2:-2] + revenue_q[1:-3]
+    inv = stock_inv[4:]
+    both = ~np.isnan(inv) & ~np.isnan(ttm)
+    parts.count("ratio_n", both)
+    parts.add("ratio_inventory", inv, both)
+    parts.add("ratio_ttm", ttm, both)
+    sums = parts.sums(n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = sums["ratio_inventory"] / sums["ratio_ttm"]
+    ratio[(sums["ratio_n"] < min_members) | (sums["ratio_ttm"] <= 0)] = np.nan
+    return {"inventory_matched": sums["inventory_n"], "inventory_to_revenue": ratio,
+            "inventory_growth": _growth(sums["inventory_cur"], sums["inventory_base"], sums["inventory_n"],
+                                        min_members),
+            "revenue_q": revenue_q}
+
+
+def _revenue_growth_at(revenue_q: np.ndarray, start: int, members: _Members, col: np.ndarray,
+                       min_members: int) -> np.ndarray:
+    """Each industry's revenue growth of :func:`_window` at grid column ``col[g]`` (NaN where -1),
+    from the members' single-quarter revenue ``revenue_q`` of columns ``start - 4 ..``."""
+    out = np.full(len(col), np.nan)
+    want = col >= 0
+    if not want.any():
+        return out
+    cols = np.unique(col[want])
+    cur, prev = revenue_q[cols - start + 4], revenue_q[cols - start]
+    matched = ~np.isnan(cur) & ~np.isnan(prev)
+    parts = np.zeros((3, len(cols), len(members.order)))
+    parts[0] = matched
+    np.copyto(parts[1], cur, where=matched)
+    np.copyto(parts[2], prev, where=matched)
+    sums = _segment_sums(parts, members, len(col))
+    growth = _growth(sums[:, 1], sums[:, 2], sums[:, 0], min_members)
+    g = np.flatnonzero(want)
+    out[g] = growth[g, np.searchsorted(cols, col[g])]
+    return out
+
+
 _WINDOW = 6  # grid columns summed per date (the newest quarters); more only where needed
 
 
@@ -700,11 +832,14 @@ def _read(values: np.ndarray, start: int, col: np.ndarray, lag: int, rows: np.nd
 
 
 def _at_pick(figures: Mapping[str, np.ndarray], start: int, pick_col: np.ndarray, rows: np.ndarray,
-             n_fields: int) -> dict[str, np.ndarray]:
-    """What :func:`_fast` reads at each industry's quarter (and the three before it)."""
+             grid: _Grid, members: _Members, min_members: int, n_fields: int) -> dict[str, np.ndarray]:
+    """What :func:`_fast` reads at each industry's quarter (and the three before it): growth and
+    matched from ``figures`` (:func:`_profit_window` from grid column ``start``), the rest summed
+    at the quarter."""
     out = {f"growth_{lag}": _read(figures["growth"], start, pick_col, lag, rows) for lag in range(1, 4)}
-    for name in ("growth", "matched", "revenue_growth", *(f"field_{k}" for k in range(n_fields))):
+    for name in ("growth", "matched"):
         out[name] = _read(figures[name], start, pick_col, 0, rows)
+    out.update(_at_columns(grid, members, figures, start, pick_col, rows, min_members, n_fields))
     return out
 
 
@@ -724,11 +859,13 @@ def _older_picks(grid: _Grid, members: _Members, groups: np.ndarray, first: int,
         else:
             stale.append((g, rows))
     if stale:
-        full = _window(grid, members.of([g for g, _ in stale]), first - 1, last + 1, n_groups,
-                       min_members, n_fields)
+        subset = members.of([g for g, _ in stale])
+        full = _profit_window(grid, subset, first - 1, last + 1, n_groups, min_members)
         pick = _newest(full["matched"], full["growth"], min_members, min_coverage, complete=True)
         col = np.where(pick >= 0, pick + first - 1, -1)
-        values = _at_pick(full, first - 1, col, np.ones(n_groups, dtype=bool), n_fields)
+        rows = np.zeros(n_groups, dtype=bool)
+        rows[[g for g, _ in stale]] = True
+        values = _at_pick(full, first - 1, col, rows, grid, subset, min_members, n_fields)
         for g, rows in stale:
             out[g] = {"pick": int(col[g]), **{k: float(v[g]) for k, v in values.items()}}
             grid.older[g] = (rows, grid.steps, min_members, min_coverage, out[g])
@@ -755,7 +892,8 @@ def _fast(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[Figures, dict[
     if not used.any():
         return no_reports
     idx = np.flatnonzero(used)
-    order = idx[np.argsort(group[idx], kind="stable")]  # by industry, then code
+    # By industry, then code (a stable sort; on 16-bit keys numpy's is a radix sort).
+    order = idx[np.argsort(group[idx].astype(np.int16), kind="stable")]
     sorted_groups = group[order]
     starts = np.flatnonzero(np.concatenate([[True], sorted_groups[1:] != sorted_groups[:-1]]))
     members = _Members(order, starts, sorted_groups[starts])
@@ -767,13 +905,13 @@ def _fast(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[Figures, dict[
     # Each industry's newest quarter with enough coverage, from the newest columns; the industries
     # whose quarter (or the three before it) is not among them get every column.
     lo = max(first - 1, last - _WINDOW + 1)
-    w = _window(grid, members, lo, last + 1, n_g, mm, len(fields))
+    w = _profit_window(grid, members, lo, last + 1, n_g, mm)
     pick = _newest(w["matched"], w["growth"], mm, cov, complete=lo == first - 1)
     has_members = np.zeros(n_g, dtype=bool)
     has_members[members.present] = True
     short = has_members & (pick < 3) & (lo > first - 1)
     pick_col = np.where(pick >= 0, pick + lo, -1)
-    picked = _at_pick(w, lo, pick_col, ~short, len(fields))
+    picked = _at_pick(w, lo, pick_col, ~short, grid, members, mm, len(fields))
     older = _older_picks(grid, members, np.flatnonzero(short), first, last, n_g, mm, cov, len(fields))
     for g, values in older.items():
         pick_col[g] = values["pick"]
@@ -809,7 +947,8 @@ def _fast(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[Figures, dict[
     ratio_frame = None
     inv_groups = np.unique(group[used & (grid.inventory_cells > 0)])
     if len(inv_groups):
-        inv = _window(grid, members.of(inv_groups.tolist()), first - 1, last + 1, n_g, mm, len(fields), inventory=True)
+        inv_members = members.of(inv_groups.tolist())
+        inv = _inventory_window(grid, inv_members, first - 1, last + 1, n_g, mm)
         ipick = _newest(inv["inventory_matched"], inv["inventory_growth"], mm, cov, complete=True)
         with_inventory = np.zeros(n_g, dtype=bool)
         with_inventory[inv_groups] = True
@@ -825,7 +964,7 @@ def _fast(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[Figures, dict[
             "inventory_growth_prev1": at("inventory_growth", 1),
             "inventory_growth_prev2": at("inventory_growth", 2),
             "inventory_members": at("inventory_matched"),
-            "inventory_revenue_growth": at("revenue_growth"),
+            "inventory_revenue_growth": _revenue_growth_at(inv["revenue_q"], first - 1, inv_members, icol, mm),
             "inventory_to_revenue": at("inventory_to_revenue"),
         })
         quarters, _ = _quarter_labels(grid.reports.q0 + first, last - first + 1)

@@ -43,9 +43,16 @@ def register(name: str, description: str, *, allocates: bool = True) -> Callable
     return deco
 
 
+_LOADED: list[bool] = []
+
+
 def _load_models() -> None:
-    # Importing the modules registers their models.
-    import strategies.models  # noqa: F401
+    # Importing the modules registers their models (once: an import statement costs more than
+    # the lookup it precedes).
+    if not _LOADED:
+        import strategies.models  # noqa: F401
+
+        _LOADED.append(True)
 
 
 def names(allocating_only: bool = False) -> list[str]:

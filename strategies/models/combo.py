@@ -27,12 +27,12 @@ from strategies.models.ptc import (
     _isnan,
     _prow,
     _sub,
+    add_columns,
     assemble,
     base_frame,
     common_missing,
     crowding_words,
     ranked_order,
-    rows,
     top_equal_weight,
 )
 from strategies.prosperity import describe_prosperity, fmt_num, prosperity_params
@@ -60,12 +60,15 @@ def combo_equity(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResul
                       trend_key="momentum")
     cols, codes = base.columns, base.codes
     legs = [cols["rank_prosperity"], cols["rank_momentum"], cols["rank_low_crowding"]]
-    cols["combo_legs"] = sum((~np.isnan(x)).astype(float) for x in legs)
-    cols["composite"] = mean_available(legs)
+    combo_legs = sum((~np.isnan(x)).astype(float) for x in legs)
+    composite = mean_available(legs)
+    cols["combo_legs"], cols["composite"] = combo_legs, composite
     order = ranked_order(cols, codes, "composite", "rank_momentum")
     holdings = int(p["holdings"])
-    cols["selected"], cols["weight"] = top_equal_weight(cols["composite"], codes, order, holdings)
-    records = rows(cols, codes)
+    selected, weight = top_equal_weight(composite, codes, order, holdings)
+    records = base.fresh_records()
+    add_columns(cols, records, codes,
+                {"combo_legs": combo_legs, "composite": composite, "selected": selected, "weight": weight})
     position = {c: i + 1 for i, c in enumerate(c for c in order if not _isnan(records[c]["composite"]))}
     n_ranked = len(position)
     mm = int(pp["min_members"])

@@ -180,6 +180,23 @@ class Base:
     crowding: Mapping[str, np.ndarray]  # crowding_figures output
     comps: tuple[str, ...]  # crowding components used
     codes: list[str]
+    # rows() of the array columns as (their names, {code: values}), the other columns taken as
+    # they are; None: not built. (Tuples of plain values: the bases memoised over a backtest add
+    # no objects for the garbage collector to visit.)
+    records: tuple[tuple[str, ...], dict[str, tuple[Any, ...]]] | None = None
+    key: tuple | None = None  # the memo key of a base from base_frame (None: built by hand)
+
+    def fresh_records(self) -> dict[str, dict[str, Any]]:
+        """:func:`rows` of the columns, in new dicts the caller may extend."""
+        if self.records is None:
+            return rows(self.columns, self.codes)
+        names, values = self.records
+        out = {code: dict(zip(names, vals)) for code, vals in values.items()}
+        for name, column in self.columns.items():
+            if name not in names:
+                for record, value in zip(out.values(), _plain(column)):
+                    record[name] = value
+        return out
 
 
 def base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping[str, Any],
@@ -190,8 +207,9 @@ def base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping[
     Columns: ``prosperity_*`` factors, ``trend`` (or ``trend_key``) and ``logret_<w>``, crowding
     figures ``crowding*``, ranks ``rank_prosperity_growth``, ``rank_prosperity_accel``,
     ``rank_prosperity``, ``rank_<trend_key>``, ``rank_low_crowding``, labels ``prosperity_quarter``,
-    ``prosperity_profit_field``, ``_crowding_components_list``. The columns mapping is a fresh
-    copy the caller may extend; the computation is memoised per cut and parameters.
+    ``prosperity_profit_field``, ``_crowding_components_list``. The columns mapping and the
+    ``records`` (:func:`rows` of the columns) are fresh copies the caller may extend; the
+    computation is memoised per cut and parameters.
     """
     windows = tuple(int(w) for w in windows)
     comps = tuple(crowding_components if crowding_components is not None else cparams["components"])
@@ -200,7 +218,7 @@ def base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping[
            tuple(sorted((k, repr(v)) for k, v in pparams.items())),
            tuple(sorted((k, repr(v)) for k, v in cparams.items())))
     base = panel.cached(key, lambda: _base_frame(panel, pparams, cparams, windows, comps, trend_key))
-    return Base(dict(base.columns), base.table, base.crowding, base.comps, base.codes)
+    return Base(dict(base.columns), base.table, base.crowding, base.comps, base.codes, base.records, key)
 
 
 def _base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping[str, Any],
@@ -236,7 +254,9 @@ def _base_frame(panel: MarketPanel, pparams: Mapping[str, Any], cparams: Mapping
         cols[f"crowding_{c}_pct"] = ct[f"{c}_pct"]
     cols["rank_low_crowding"] = rank_array(crowding, higher_is_better=False)
     cols["_crowding_components_list"] = [list(comps)] * len(codes)  # type: ignore[assignment]
-    return Base(cols, table, ct, comps, codes)
+    names = tuple(k for k, c in cols.items() if isinstance(c, np.ndarray))
+    records = dict(zip(codes, zip(*(_plain(cols[k]) for k in names))))
+    return Base(cols, table, ct, comps, codes, (names, records))
 
 
 def _codes_where(codes: Sequence[str], mask: np.ndarray) -> tuple[str, ...]:
@@ -525,6 +545,18 @@ def _steady(cols: Columns, records: Mapping[str, Mapping[str, Any]], codes: Sequ
     return Book(selected, score, en, zh)
 
 
+def _book(panel: MarketPanel, base: Base, name: str, records: Mapping[str, Mapping[str, Any]],
+          p: Mapping[str, Any], mm: int) -> Book:
+    """Book A (``name`` ptc_aggressive) or B (ptc_steady) on the base's columns and ``records``
+    (its records, before the caller adds to them), memoised with a memoised base: ``ptc`` reads
+    the books ptc_aggressive and ptc_steady chose at the same date."""
+    fn = _aggressive if name == "ptc_aggressive" else _steady
+    if base.key is None:
+        return fn(base.columns, records, base.codes, p, mm)
+    key = ("ptc_book", base.key, name, tuple(sorted((k, repr(v)) for k, v in p.items())), mm)
+    return panel.cached(key, lambda: fn(base.columns, records, base.codes, p, mm))
+
+
 def _prow(r: Mapping[str, Any]) -> dict[str, Any]:
     return {"growth": r["prosperity_growth"], "accel": r["prosperity_accel"],
             "members": r["prosperity_members"], "classified": r["prosperity_classified"],
@@ -561,8 +593,8 @@ def _run_single(name: str, panel: MarketPanel, params: Mapping[str, Any]) -> Str
     base = base_frame(panel, pp, cp, windows)
     cols, table, codes = base.columns, base.table, base.codes
     mm = int(pp["min_members"])
-    records = rows(cols, codes)
-    book = (_aggressive if name == "ptc_aggressive" else _steady)(cols, records, codes, p, mm)
+    records = base.fresh_records()
+    book = _book(panel, base, name, records, p, mm)
     cap = float(p["max_weight"])
     weight = capped_weight_array(np.where(book.selected, book.score, np.nan), cap)
     composite = (cols["rank_prosperity"] + cols["rank_trend"] if name == "ptc_aggressive"
@@ -634,15 +666,15 @@ def ptc(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     mm = int(pp["min_members"])
     base = base_frame(panel, pp, cp, pa["trend_windows"])
     cols, table, codes = base.columns, base.table, base.codes
-    records = rows(cols, codes)
+    records = base.fresh_records()
     if pb["trend_windows"] == pa["trend_windows"]:
-        cols_b, records_b = cols, records
+        base_b, records_b = base, records
     else:
-        cols_b = base_frame(panel, pp, cp, pb["trend_windows"]).columns
-        records_b = rows(cols_b, codes)
+        base_b = base_frame(panel, pp, cp, pb["trend_windows"])
+        records_b = base_b.fresh_records()
     comps = base.comps
-    a = _aggressive(cols, records, codes, pa, mm)
-    b = _steady(cols_b, records_b, codes, pb, mm)
+    a = _book(panel, base, "ptc_aggressive", records, pa, mm)
+    b = _book(panel, base_b, "ptc_steady", records_b, pb, mm)
     raw = np.where(np.isnan(a.score), 0.0, a.score) + np.where(np.isnan(b.score), 0.0, b.score)
     selected = a.selected | b.selected
     score = np.where(selected, raw, np.nan)

@@ -49,8 +49,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from itertools import repeat
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -307,17 +307,15 @@ def _minmax(values: np.ndarray) -> np.ndarray:
 
 def _streak(sign: np.ndarray) -> np.ndarray:
     """Signed length of the run of equal non-zero signs ending on each row (0 where no sign)."""
-    out = np.zeros_like(sign, dtype=float)
-    prev_s = np.full(sign.shape[1], np.nan)
-    run = np.zeros(sign.shape[1])
-    for i in range(sign.shape[0]):
-        s = sign[i]
-        live = ~np.isnan(s) & (s != 0)
-        same = live & (s == prev_s)
-        run = np.where(same, run + 1, np.where(live, 1.0, 0.0))
-        out[i] = run * np.where(live, s, 0.0)
-        prev_s = s
-    return out
+    sign = np.asarray(sign, dtype=float)
+    live = ~np.isnan(sign) & (sign != 0)
+    # A run starts on a row with a sign other than the previous row's; it lasts while it repeats.
+    same = np.zeros_like(live)
+    same[1:] = live[1:] & (sign[1:] == sign[:-1])
+    rows = np.arange(sign.shape[0], dtype=float)[:, None]
+    start = np.maximum.accumulate(np.where(live & ~same, rows, -1.0), axis=0)
+    run = np.where(live, rows - start + 1.0, 0.0)
+    return run * np.where(live, sign, 0.0)
 
 
 def member_breadth(stock_close: pd.DataFrame, members: pd.Series, windows: list[int] | tuple[int, ...] = (20, 50),
@@ -473,7 +471,6 @@ RULES: dict[str, list[tuple[str, str, str, str]]] = {
     "divergence": [("rs_ratio", "ratio", ">", "divergence_ratio"),
                    ("net_flow", "net", "<", "")],  # net flow < 0 (outflow)
 }
-_OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 # SectorRotation attribute -> key of the read-out's figures.
 _FIGURES = {"rs_ratio": "ratio", "rs_momentum": "mom", "rs_z": "z", "sector_return": "sret", "alpha": "alpha",
             "net_flow": "net", "flow_intensity": "int", "flow_persistence": "pers", "flow_momentum": "fmom",
@@ -502,20 +499,33 @@ class _Readout:
     sectors: list[str]
     order: list[int]                      # best first by composite
     figures: dict[str, list[float | None]]  # see _FIGURES; None where missing
+    values: dict[str, np.ndarray]          # the same figures as arrays (NaN where missing)
     breadth_parts: dict[str, list[float | None]]
     benchmark_return: float | None
     position: list[int | None]
     allocation: list[str]
-    component_weights: list[dict[str, float]]
+    component_weights: list[dict[str, float]]  # (sectors with the same components share one)
     rules: list[_Rule]
-    trail_dates: list[pd.Timestamp]
-    trail: list[list[tuple[int, float, float]]]  # per sector: (date index, ratio, momentum)
+    dates: Any                            # the series' dates (an index or a list), last = as-of
+    trail_n: int                          # the trail: the last trail_n dates (0: all)
+    trail_labels: list[str]               # the trail dates as YYYY-MM-DD
+    trail_ratio: list[list[float]]        # per sector, the ratio on each trail date (NaN kept)
+    trail_mom: list[list[float]]
     source: str
     breadth_available: bool
     notes: list[str]
 
     def quadrant(self, j: int) -> str:
         return quadrant(self.figures["ratio"][j], self.figures["mom"][j])
+
+    @cached_property
+    def trail_dates(self) -> list[pd.Timestamp]:
+        return [pd.Timestamp(d) for d in self.dates[-self.trail_n:]]
+
+    def trail(self, j: int) -> list[tuple[int, float, float]]:
+        """Sector ``j``'s (date index, ratio, momentum) trail points where both exist."""
+        return [(i, a, b) for i, (a, b) in enumerate(zip(self.trail_ratio[j], self.trail_mom[j]))
+                if a == a and b == b]
 
     def factors(self) -> list[dict[str, float | None]]:
         """:meth:`SectorRotation.factors` of every sector (built column by column)."""
@@ -534,18 +544,17 @@ class _Readout:
         return [dict(zip(keys, row)) for row in zip(*columns.values())]
 
     def rule_dicts(self) -> list[list[dict[str, Any]]]:
-        """Per sector, ``[RuleSignal.to_dict()]`` of its rules (built rule by rule for all sectors)."""
-        cond_keys, rule_keys = ("name", "value", "test", "met"), ("rule", "direction", "confidence", "history",
-                                                                  "status", "conditions")
+        """Per sector, ``[RuleSignal.to_dict()]`` of its rules (built rule by rule for all sectors).
+        The dicts take the read-out's history lists (a read-out is read once)."""
         per_rule = []
         for r in self.rules:
-            conditions = [[dict(zip(cond_keys, c)) for c in zip(repeat(name), values, repeat(test), met)]
+            conditions = [[{"name": name, "value": v, "test": test, "met": m} for v, m in zip(values, met)]
                           for name, values, test, met in r.conditions]
-            history = [[None if x != x else x for x in h] for h in r.history] if r.padded else \
-                [list(h) for h in r.history]
-            per_rule.append([dict(zip(rule_keys, row)) for row in zip(
-                repeat(r.name), repeat(RULE_DIRECTION[r.name]), r.confidence, history, r.status,
-                map(list, zip(*conditions)))])
+            history = [[None if x != x else x for x in h] for h in r.history] if r.padded else r.history
+            rule, direction = r.name, RULE_DIRECTION[r.name]
+            per_rule.append([{"rule": rule, "direction": direction, "confidence": c, "history": h,
+                              "status": s, "conditions": list(cs)}
+                             for c, h, s, cs in zip(r.confidence, history, r.status, zip(*conditions))])
         return [list(rules) for rules in zip(*per_rule)]
 
     def active(self) -> list[list[tuple[str, float, str]]]:
@@ -566,7 +575,7 @@ class _Readout:
                            conditions=tuple(Condition(name, values[j], test, met[j])
                                             for name, values, test, met in r.conditions))
                 for r in self.rules)
-            trail = tuple(TrailPoint(self.trail_dates[i], a, b) for i, a, b in self.trail[j])
+            trail = tuple(TrailPoint(self.trail_dates[i], a, b) for i, a, b in self.trail(j))
             figures = {attr: self.figures[key][j] for attr, key in _FIGURES.items()}
             out.append(SectorRotation(
                 code=self.sectors[j], benchmark_return=self.benchmark_return, quadrant=self.quadrant(j),
@@ -588,7 +597,9 @@ def rotation_at(series: Mapping[str, np.ndarray], dates: pd.DatetimeIndex, secto
 
 
 def _readout(series: Mapping[str, np.ndarray], dates: pd.DatetimeIndex, sectors: list[str],
-             breadth_parts: Mapping[str, np.ndarray], source: str, p: Mapping[str, Any]) -> _Readout:
+             breadth_parts: Mapping[str, np.ndarray], source: str, p: Mapping[str, Any],
+             trail_labels: list[str] | None = None) -> _Readout:
+    """``trail_labels``: the trail dates as YYYY-MM-DD, when the caller has them."""
     Z, trail_n, k = int(p["zscore_window"]), int(p["trail"]), int(p["exit_days"])
     n_s = len(sectors)
     notes: list[str] = []
@@ -640,31 +651,44 @@ def _readout(series: Mapping[str, np.ndarray], dates: pd.DatetimeIndex, sectors:
     for pos, j in enumerate(ranked, start=1):
         position[j] = pos
         allocation[j] = "OVERWEIGHT" if pos <= n_ow else "NEUTRAL" if pos <= n_ow + n_nt else "UNDERWEIGHT"
-    present_l = {k2: present[k2].tolist() for k2 in weights}
+    # Each sector's components renormalised (one dict per combination of components present).
+    names = list(weights)
+    by_pattern: dict[tuple[bool, ...], dict[str, float]] = {}
     component_weights = []
-    for j in range(n_s):
-        cw = {k2: weights[k2] for k2 in weights if present_l[k2][j]}
-        tot = sum(cw.values())
-        component_weights.append({k2: w2 / tot for k2, w2 in cw.items()} if tot > 0 and has_comp[j] else {})
+    for pattern in zip(*(present[k2].tolist() for k2 in names), has_comp):
+        cw = by_pattern.get(pattern)
+        if cw is None:
+            cw = {k2: weights[k2] for k2, ok in zip(names, pattern) if ok}
+            tot = sum(cw.values())
+            cw = by_pattern[pattern] = {k2: w2 / tot for k2, w2 in cw.items()} if tot > 0 and pattern[-1] else {}
+        component_weights.append(cw)
 
-    # Trail: the last ``trail`` (ratio, momentum) points where both exist.
-    trail_dates = [pd.Timestamp(d) for d in dates[-trail_n:]]
+    # Trail: the last ``trail`` (ratio, momentum) points (those where both exist are shown).
+    if trail_labels is None:
+        trail_labels = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in dates[-trail_n:]]
     tr_ratio, tr_mom = ratio[-trail_n:].T.tolist(), mom[-trail_n:].T.tolist()
-    trail = [[(i, a, b) for i, (a, b) in enumerate(zip(tr_ratio[j], tr_mom[j])) if a == a and b == b]
-             for j in range(n_s)]
 
-    figures = {key: _nums(arr) for key, arr in {
-        "ratio": last["ratio"], "mom": last["mom"], "z": rs_z, "sret": last["sret"], "alpha": last["alpha"],
-        "net": last["net"], "int": last["intensity"], "pers": last["persistence"], "fmom": last["fmom"],
-        "avg": last["avg"], "breadth": bscore, "s_rs": comps["rs"], "s_flow": comps["flow"],
-        "s_br": comps["breadth"], "comp": composite}.items()}
+    arrays = {"ratio": last["ratio"], "mom": last["mom"], "z": rs_z, "sret": last["sret"], "alpha": last["alpha"],
+              "net": last["net"], "int": last["intensity"], "pers": last["persistence"], "fmom": last["fmom"],
+              "avg": last["avg"], "breadth": bscore, "s_rs": comps["rs"], "s_flow": comps["flow"],
+              "s_br": comps["breadth"], "comp": composite}
+    figures = {key: _nums(arr) for key, arr in arrays.items()}
     return _Readout(
         asof=pd.Timestamp(dates[-1]), sectors=list(sectors), order=order, figures=figures,
+        values={key: np.asarray(arr, dtype=float) for key, arr in arrays.items()},
         breadth_parts={key: _nums(arr) for key, arr in bparts.items()},
         benchmark_return=_num(last["bret"][0]), position=position, allocation=allocation,
-        component_weights=component_weights, rules=_rules(series, p), trail_dates=trail_dates, trail=trail,
+        component_weights=component_weights, rules=_rules(series, p), dates=dates, trail_n=trail_n,
+        trail_labels=trail_labels, trail_ratio=tr_ratio, trail_mom=tr_mom,
         source=source, breadth_available=bool((~np.isnan(bscore)).any()), notes=notes,
     )
+
+
+# The conditions of all rules in RULES order: series, test; the rules' first condition and size.
+_CONDITIONS = [c for cs in RULES.values() for c in cs]
+_RULE_STARTS = np.cumsum([0] + [len(cs) for cs in RULES.values()])[:-1]
+_RULE_SIZES = np.array([len(cs) for cs in RULES.values()], dtype=float)
+_STATUS_NAMES = ("OFF", "EXIT", "EXIT WATCH", "ENTRY", "ACTIVE")
 
 
 def _rules(series: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> list[_Rule]:
@@ -674,39 +698,45 @@ def _rules(series: Mapping[str, np.ndarray], p: Mapping[str, Any]) -> list[_Rule
     k, e = int(p["exit_days"]), float(p["entry_confidence"])
     tail = {name: series[name][-(k + 1):] for name in ("ratio", "intensity", "mom", "persistence", "alpha", "net")}
     tail["rank"] = _rank_desc_min(tail["ratio"])
-    conds = [(rule, *c) for rule, cs in RULES.items() for c in cs]
-    values = np.stack([tail[src] for _, _, src, _, _ in conds])  # conditions x days x sectors
-    thresholds = np.array([float(p[key]) if key else 0.0 for *_, key in conds])[:, None, None]
-    ops = np.array([op for _, _, _, op, _ in conds])[:, None, None]
-    met = np.where(ops == ">", values > thresholds,
-                   np.where(ops == ">=", values >= thresholds,
-                            np.where(ops == "<", values < thresholds, values <= thresholds)))  # NaN: not met
+    values = np.stack([tail[src] for _, src, _, _ in _CONDITIONS])  # conditions x days x sectors
+    thresholds = [float(p[key]) if key else 0.0 for *_, key in _CONDITIONS]
+    met = np.empty(values.shape, dtype=bool)
+    for i, (_, _, op, _) in enumerate(_CONDITIONS):  # NaN: not met
+        met[i] = (values[i] > thresholds[i] if op == ">" else values[i] >= thresholds[i] if op == ">="
+                  else values[i] < thresholds[i] if op == "<" else values[i] <= thresholds[i])
     today_values = [[None if x != x else x for x in row] for row in values[:, -1].tolist()]
     today_met = met[:, -1].tolist()
+    # Confidence: the share of each rule's conditions met (rules x days x sectors).
+    conf = np.add.reduceat(met, _RULE_STARTS, axis=0, dtype=float) / _RULE_SIZES[:, None, None]
+    padded = conf.shape[1] < k + 1
+    if padded:  # short history: the first days are unknown
+        conf = np.concatenate([np.full((len(RULES), k + 1 - conf.shape[1], conf.shape[2]), np.nan), conf], axis=1)
+    statuses = _statuses_all(conf, e)
     out = []
     first = 0
-    for rule, cs in RULES.items():
-        n = len(cs)
-        conf = met[first:first + n].mean(axis=0)  # days x sectors: the share of conditions met
-        padded = conf.shape[0] < k + 1
-        if padded:  # short history: the first days are unknown
-            conf = np.vstack([np.full((k + 1 - conf.shape[0], conf.shape[1]), np.nan), conf])
-        conditions = [(cname, today_values[first + i], f"{op} {float(p[key]) if key else 0.0:g}",
-                       today_met[first + i]) for i, (cname, _, op, key) in enumerate(cs)]
-        out.append(_Rule(rule, conf.T.tolist(), conf[-1].tolist(), padded, _statuses(conf, e), conditions))
-        first += n
+    for r, (rule, cs) in enumerate(RULES.items()):
+        conditions = [(cname, today_values[first + i], f"{op} {thresholds[first + i]:g}", today_met[first + i])
+                      for i, (cname, _, op, _) in enumerate(cs)]
+        c = conf[r]
+        out.append(_Rule(rule, c.T.tolist(), c[-1].tolist(), padded, statuses[r], conditions))
+        first += len(cs)
     return out
+
+
+def _statuses_all(conf: np.ndarray, e: float) -> list[list[str]]:
+    """:func:`_statuses` of every rule of ``conf`` (rules x days x sectors)."""
+    on = conf >= e  # NaN: not on
+    k = conf.shape[1] - 1
+    today = on[:, -k:].any(axis=1) if k > 0 else on[:, -1]
+    yesterday = on[:, -k - 1:-1].any(axis=1) if k > 0 else np.zeros(today.shape, dtype=bool)
+    # OFF 0, EXIT 1, EXIT WATCH 2, ENTRY 3, ACTIVE 4
+    code = np.where(on[:, -1], np.where(yesterday, 4, 3), np.where(today, 2, np.where(on[:, 0], 1, 0)))
+    return [[_STATUS_NAMES[c] for c in row] for row in code.tolist()]
 
 
 def _statuses(conf: np.ndarray, e: float) -> list[str]:
     """:func:`_status` of every column of ``conf`` (days x sectors) at once."""
-    on = conf >= e  # NaN: not on
-    k = conf.shape[0] - 1
-    today = on[-k:].any(axis=0) if k > 0 else on[-1]
-    yesterday = on[-k - 1:-1].any(axis=0) if k > 0 else np.zeros(conf.shape[1], dtype=bool)
-    status = np.where(on[-1], np.where(yesterday, "ACTIVE", "ENTRY"),
-                      np.where(today, "EXIT WATCH", np.where(on[0], "EXIT", "OFF")))
-    return status.tolist()
+    return _statuses_all(conf[None], e)[0]
 
 
 def _nums(arr: np.ndarray) -> list[float | None]:
@@ -827,8 +857,15 @@ def _sw_readout(panel: MarketPanel, p: Mapping[str, Any]) -> tuple[_Readout, str
     breadth, why = breadth_arrays(panel, p)
     parts = {str(w): breadth[f"above_{w}"] for w in p["breadth_windows"]} if breadth is not None else {}
     n, trail_n = visible_rows(panel), int(p["trail"])
-    dates = panel.dates[max(0, n - trail_n):] if trail_n > 0 else panel.dates
-    return _readout(series, dates, list(panel.universe.codes), parts, "proxy", p), why
+    labels = panel.cached(("date_labels",), lambda: _date_labels(panel.cache["__root__"]))
+    lo = max(0, n - trail_n) if trail_n > 0 else 0
+    return _readout(series, panel.dates, list(panel.universe.codes), parts, "proxy", p,
+                    trail_labels=labels[lo:n]), why
+
+
+def _date_labels(root: MarketPanel) -> list[str]:
+    """The root's trading dates as YYYY-MM-DD (a panel sees a prefix of them)."""
+    return np.datetime_as_string(root.dates.to_numpy(dtype="datetime64[s]"), unit="D").tolist()
 
 
 def panel_rotation(panel: MarketPanel, params: Mapping[str, Any] | None = None) -> tuple[RotationResult, str | None]:
@@ -851,53 +888,63 @@ def _f(x: float | None, d: int = 2, sign: bool = False) -> str:
     return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
 
 
-def _reasons(r: _Readout, j: int, p: Mapping[str, Any], act: list[tuple[str, float, str]]) -> tuple[str, str]:
-    """(English, Chinese) reason for sector ``j`` of the read-out (``act``: its active rules)."""
-    L, M = int(p["lookback"]), int(p["momentum_period"])
-    f = r.figures
-    ratio = f["ratio"][j]
-    if ratio is None:
-        return (f"no {L}-day RS ratio (history too short or no close): not ranked",
-                f"缺少{L}日RS比率（历史不足或无收盘价）：未排名")
-    q = r.quadrant(j)
-    mom, sret, bret = _pct(f["mom"][j], 2), _pct(f["sret"][j]), _pct(r.benchmark_return)
-    cmp = ">" if ratio > 1 else "<="
-    en = [f"{q} (RS ratio {ratio:.3f} {cmp} 1, {M}d momentum {mom})", f"{L}d {sret} vs benchmark {bret}"]
-    zh = [f"{QUADRANT_ZH[q]}（RS比率 {ratio:.3f} {'>' if ratio > 1 else '≤'} 1，{M}日动量 {mom}）",
-          f"{L}日 {sret}，基准 {bret}"]
-    label = "flow proxy" if r.source == "proxy" else "flow"
-    label_zh = "资金代理" if r.source == "proxy" else "资金"
-    intensity = f["int"][j]
-    if intensity is not None:
-        pers = int(f["pers"][j] or 0)
-        run_en = f"{abs(pers)} day(s) of {'inflow' if pers > 0 else 'outflow'}" if pers else "no flow streak"
-        run_zh = f"连续{abs(pers)}日{'流入' if pers > 0 else '流出'}" if pers else "无连续流向"
-        fw = int(p["flow_window"])
-        en.append(f"{label} intensity {_f(intensity, 1, True)} ({fw}-day net flow in days of "
-                  f"average flow), {run_en}")
-        zh.append(f"{label_zh}强度 {_f(intensity, 1, True)}（{fw}日净额相当于日均的倍数），{run_zh}")
-    else:
-        en.append(f"{label} unknown")
-        zh.append(f"{label_zh}未知")
-    breadth = f["breadth"][j]
-    if breadth is not None:
-        bparts = [(w, v[j]) for w, v in r.breadth_parts.items() if v[j] is not None]
-        parts = ", ".join(f"{w}d {v * 100:.0f}%" for w, v in bparts)
-        parts_zh = "，".join(f"{w}日 {v * 100:.0f}%" for w, v in bparts)
-        en.append(f"breadth {breadth * 100:.0f}% above average ({parts})")
-        zh.append(f"广度 {breadth * 100:.0f}% 站上均线（{parts_zh}）")
-    else:
-        en.append("breadth unknown")
-        zh.append("广度未知")
-    basis = "+".join(r.component_weights[j])
-    alloc = r.allocation[j]
-    en.append(f"composite {f['comp'][j]:.0f} ({basis}) -> {alloc}")
-    zh.append(f"综合 {f['comp'][j]:.0f}（{basis}）→ {ALLOC_ZH[alloc]}")
-    if act:
-        en.append("signals: " + ", ".join(f"{rule} {conf:.0%} {status}" for rule, conf, status in act))
-        zh.append("信号：" + "，".join(f"{RULE_ZH[rule]} {conf:.0%} {STATUS_ZH[status]}"
-                                      for rule, conf, status in act))
-    return "; ".join(en), "；".join(zh)
+class _Words:
+    """What the reasons of one read-out share (parameters, benchmark, flow labels)."""
+
+    def __init__(self, r: _Readout, p: Mapping[str, Any]) -> None:
+        self.r = r
+        self.L, self.M, self.fw = int(p["lookback"]), int(p["momentum_period"]), int(p["flow_window"])
+        self.bret = _pct(r.benchmark_return)
+        proxy = r.source == "proxy"
+        self.label, self.label_zh = ("flow proxy", "资金代理") if proxy else ("flow", "资金")
+
+    def reasons(self, j: int, q: str, act: list[tuple[str, float, str]]) -> tuple[str, str]:
+        """(English, Chinese) reason for sector ``j`` (``q``: its quadrant, ``act``: its active
+        rules)."""
+        r, L, M = self.r, self.L, self.M
+        f = r.figures
+        ratio = f["ratio"][j]
+        if ratio is None:
+            return (f"no {L}-day RS ratio (history too short or no close): not ranked",
+                    f"缺少{L}日RS比率（历史不足或无收盘价）：未排名")
+        mom, sret, bret = _pct(f["mom"][j], 2), _pct(f["sret"][j]), self.bret
+        cmp = ">" if ratio > 1 else "<="
+        en = [f"{q} (RS ratio {ratio:.3f} {cmp} 1, {M}d momentum {mom})", f"{L}d {sret} vs benchmark {bret}"]
+        zh = [f"{QUADRANT_ZH[q]}（RS比率 {ratio:.3f} {'>' if ratio > 1 else '≤'} 1，{M}日动量 {mom}）",
+              f"{L}日 {sret}，基准 {bret}"]
+        label, label_zh = self.label, self.label_zh
+        intensity = f["int"][j]
+        if intensity is not None:
+            pers = int(f["pers"][j] or 0)
+            run_en = f"{abs(pers)} day(s) of {'inflow' if pers > 0 else 'outflow'}" if pers else "no flow streak"
+            run_zh = f"连续{abs(pers)}日{'流入' if pers > 0 else '流出'}" if pers else "无连续流向"
+            fw = self.fw
+            en.append(f"{label} intensity {_f(intensity, 1, True)} ({fw}-day net flow in days of "
+                      f"average flow), {run_en}")
+            zh.append(f"{label_zh}强度 {_f(intensity, 1, True)}（{fw}日净额相当于日均的倍数），{run_zh}")
+        else:
+            en.append(f"{label} unknown")
+            zh.append(f"{label_zh}未知")
+        breadth = f["breadth"][j]
+        if breadth is not None:
+            bparts = [(w, v[j]) for w, v in r.breadth_parts.items() if v[j] is not None]
+            parts = ", ".join(f"{w}d {v * 100:.0f}%" for w, v in bparts)
+            parts_zh = "，".join(f"{w}日 {v * 100:.0f}%" for w, v in bparts)
+            en.append(f"breadth {breadth * 100:.0f}% above average ({parts})")
+            zh.append(f"广度 {breadth * 100:.0f}% 站上均线（{parts_zh}）")
+        else:
+            en.append("breadth unknown")
+            zh.append("广度未知")
+        basis = "+".join(r.component_weights[j])
+        alloc = r.allocation[j]
+        comp = f["comp"][j]
+        en.append(f"composite {comp:.0f} ({basis}) -> {alloc}")
+        zh.append(f"综合 {comp:.0f}（{basis}）→ {ALLOC_ZH[alloc]}")
+        if act:
+            en.append("signals: " + ", ".join(f"{rule} {conf:.0%} {status}" for rule, conf, status in act))
+            zh.append("信号：" + "，".join(f"{RULE_ZH[rule]} {conf:.0%} {STATUS_ZH[status]}"
+                                          for rule, conf, status in act))
+        return "; ".join(en), "；".join(zh)
 
 
 @register(NAME, "Rotation detector: RS ratio/momentum quadrants vs CSI 300, flow proxy, breadth; "
@@ -909,7 +956,7 @@ def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> Strategy
     f = r.figures
     ow = [j for j in r.order if r.allocation[j] == "OVERWEIGHT"]
     weight = 1.0 / len(ow) if ow else 0.0
-    ranks = {name: clean_numbers(rank_array(np.array(f[key], dtype=float)))  # None -> NaN -> None
+    ranks = {name: clean_numbers(rank_array(r.values[key]))
              for name, key in (("rs_ratio", "ratio"), ("rs_momentum", "mom"), ("flow_intensity", "int"),
                                ("breadth", "breadth"), ("composite", "comp"))}
     rank_keys = list(ranks)
@@ -917,23 +964,26 @@ def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> Strategy
     factors = r.factors()
     active = r.active()
     rule_dicts = r.rule_dicts()
-    trail_labels = [d.strftime("%Y-%m-%d") for d in r.trail_dates]
+    trail_labels = r.trail_labels
+    words = _Words(r, p)
     trails, rules = {}, {}
     industries = []
     for j in r.order:
         ind = universe.industries[j]
         code = ind.index_code
         act = active[j]
-        en, zh = _reasons(r, j, p, act)
+        q = quadrant(f["ratio"][j], f["mom"][j])
+        en, zh = words.reasons(j, q, act)
         signals = "; ".join(f"{rule} {conf:.0%} {status}" for rule, conf, status in act) or "none"
         held = r.allocation[j] == "OVERWEIGHT"
         industries.append(IndustryScore.from_clean(
             code=code, name=ind.name, name_en=ind.name_en, factors=factors[j], ranks=rank_rows[j],
             composite=f["comp"][j], selected=held, weight=weight if held else 0.0, reason_zh=zh,
-            reason_en=en, labels={"quadrant": r.quadrant(j), "allocation": r.allocation[j],
+            reason_en=en, labels={"quadrant": q, "allocation": r.allocation[j],
                                   "signals": signals, "flow_source": r.source},
         ))
-        trails[code] = [{"date": trail_labels[i], "ratio": a, "momentum": b} for i, a, b in r.trail[j]]
+        trails[code] = [{"date": label, "ratio": a, "momentum": b}
+                        for label, a, b in zip(trail_labels, r.trail_ratio[j], r.trail_mom[j]) if a == a and b == b]
         rules[code] = rule_dicts[j]
     codes = universe.codes
 

@@ -182,3 +182,63 @@ def test_speed_over_month_ends() -> None:
     for d in month_ends:
         prosperity_table(full.asof(d), PARAMS)
     assert time.perf_counter() - start < 10.0
+
+
+def _same_figures(a, b) -> bool:  # type: ignore[no-untyped-def]
+    for k in b:
+        x, y = np.asarray(a[k]), np.asarray(b[k])
+        if x.dtype.kind == "f" and not np.array_equal(x, y, equal_nan=True):
+            return False
+        if x.dtype.kind != "f" and x.tolist() != y.tolist():
+            return False
+    return a.keys() == b.keys()
+
+
+def test_fast_path_is_the_full_computation(panel) -> None:  # type: ignore[no-untyped-def]
+    from strategies.prosperity import reference_table
+
+    for t in ("2021-12-31", "2022-04-27", "2022-05-31", "2022-08-31", "2022-10-25", "2022-11-30"):
+        for params in (PARAMS, {**PARAMS, "min_members": 1, "min_coverage": 0.3}):
+            cut = panel.asof(t)
+            assert _same_figures(prosperity_table(cut, params).figures, reference_table(cut, params).figures), t
+    _, _, full = kit.synthetic()
+    days = full.dates
+    month_ends = pd.Series(days, index=days).groupby([days.year, days.month]).last()
+    for d in month_ends.iloc[::5]:
+        cut = full.asof(d)
+        assert _same_figures(prosperity_table(cut, PARAMS).figures, reference_table(cut, PARAMS).figures), d
+
+
+def test_window_pieces_sum_as_the_whole_window(panel) -> None:  # type: ignore[no-untyped-def]
+    """The profit, pick-column and inventory pieces _fast sums give _window's figures exactly."""
+    from strategies import prosperity as P
+
+    for t in ("2022-05-31", "2022-08-31", "2022-11-30", "2022-12-30"):
+        cut = panel.asof(t)
+        fields = list(PARAMS["profit_fields"])
+        grid = P._grid_at(cut, fields)
+        group = P.groups_for(cut, "fundamentals", grid.reports.stocks, P.panel_asof(cut))
+        idx = np.flatnonzero((group >= 0) & (grid.last >= 0))
+        order = idx[np.argsort(group[idx], kind="stable")]
+        sg = group[order]
+        starts = np.flatnonzero(np.concatenate([[True], sg[1:] != sg[:-1]]))
+        members = P._Members(order, starts, sg[starts])
+        n_g, lo, hi = len(cut.universe.codes), -1, int(grid.last.max()) + 1
+        whole = P._window(grid, members, lo, hi, n_g, 1, len(fields), inventory=True)
+        profit = P._profit_window(grid, members, lo, hi, n_g, 1)
+        inv = P._inventory_window(grid, members, lo, hi, n_g, 1)
+        for name in ("matched", "growth"):
+            assert np.array_equal(profit[name], whole[name], equal_nan=True)
+        for name in ("inventory_matched", "inventory_growth", "inventory_to_revenue"):
+            assert np.array_equal(inv[name], whole[name], equal_nan=True)
+        for c in range(lo, hi):
+            col = np.full(n_g, c)
+            col[0] = -1  # an industry without a quarter reads nothing
+            at = P._at_columns(grid, members, profit, lo, col, np.ones(n_g, dtype=bool), 1, len(fields))
+            rev = P._revenue_growth_at(inv["revenue_q"], lo, members, col, 1)
+            want = P._read(whole["revenue_growth"], lo, col, 0, np.ones(n_g, dtype=bool))
+            assert np.array_equal(at["revenue_growth"], want, equal_nan=True)
+            assert np.array_equal(rev, want, equal_nan=True)
+            for k in range(len(fields)):
+                want = P._read(whole[f"field_{k}"], lo, col, 0, np.ones(n_g, dtype=bool))
+                assert np.array_equal(at[f"field_{k}"], want, equal_nan=True)
