@@ -49,7 +49,7 @@ def month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return first, first + pd.offsets.MonthEnd(0)
 
 
-def coverage_lines(store: Any, lang: str) -> dict[str, Any]:
+def coverage_lines(store: Any) -> dict[str, Any]:
     """Data as of, and the known gaps of the store (``allocator data status``), for the
     data-coverage section."""
     from allocator.data.status import data_status

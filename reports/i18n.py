@@ -105,7 +105,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "inputs_changed": ("注意：数据库中的数据在调仓后有更新，以下因子按当前数据重算，可能与调仓时略有不同。",
                        "Note: the stored data changed after the rebalance; the factors below are recomputed on "
                        "the current data and may differ slightly from those the rebalance used."),
-    "rank": ("排名", "rank"),
     "factors": ("因子值", "Factor values"),
     "ranks": ("截面排名（0-1）", "Ranks (0-1)"),
     "quadrant_UNKNOWN": ("未知", "Unknown"),
@@ -193,7 +192,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "max_dd": ("最大回撤", "Max DD"),
     "turnover": ("年换手", "Turnover/yr"),
     "costs_paid": ("累计成本（占平均净值）", "Costs paid (% of mean NAV)"),
-    "volatility": ("波动率", "Volatility"),
     "per_year": ("分年度表现", "Year by year"),
     "year": ("年份", "Year"),
     "return": ("收益", "Return"),
@@ -235,7 +233,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "rebalances_all": ("全部调仓记录", "All rebalances"),
     "orders": ("订单", "Orders"),
     "filled": ("已成交", "Filled"),
-    "check_result": ("账本核对", "Ledger check"),
     "check_ok": ("按记账分录重放的现金、持仓与每日快照全部一致（{snapshots} 个快照，{postings} 条分录）。",
                  "Replaying the postings reproduces cash, positions and every daily snapshot ({snapshots} "
                  "snapshots, {postings} postings)."),

@@ -124,9 +124,9 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
     plan = output.get("plan", {})
 
     # Why: the model again on the stored data as of the signal date.
-    cut = panel.asof(signal)
     result = registry.run(spec.strategy, panel, signal, spec.model_params or None)
-    same_inputs = panel_fingerprint(cut) == run["inputs_fingerprint"]
+    # The memoised cut the model just ran on, not a second one.
+    same_inputs = panel_fingerprint(registry.cut_at(panel, signal)) == run["inputs_fingerprint"]
     why = _why(result, lang)
 
     # The rotation map of all industries as of the signal date.
@@ -147,7 +147,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
     book_holdings = holdings(store, name, record_end) if record_end is not None else []
 
     fills, events = _trades(store, name, first, last, etf_names)
-    coverage = coverage_lines(store, lang)
+    coverage = coverage_lines(store)
     weights = [r["weight"] for r in recommendation if r["weight"] > 0]
     invested = sum(weights)
 
