@@ -41,7 +41,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, inspect, select, text
-from sqlalchemy.dialects import postgresql
 
 from allocator.errors import AllocatorError, ConfigError, NoDataError
 from allocator.orders import CostModel, PlanParams
@@ -380,7 +379,6 @@ def load_state(store: Any, name: str) -> BookState:
 # Writing
 # --------------------------------------------------------------------------------------------
 
-_STMTS: dict[tuple[str, str], Any] = {}
 _SQLITE_SQL: dict[str, tuple[str, list[str]]] = {}
 
 
@@ -404,8 +402,8 @@ def insert_rows(conn: Connection | sqlite3.Cursor, model: type, rows: list[dict[
 
     ``conn`` is a SQLAlchemy connection, or a raw ``sqlite3`` cursor (:class:`LedgerWriter`). On
     SQLite the statement goes straight to the driver (``executemany``, whose rowcount sums the
-    rows inserted); elsewhere through SQLAlchemy, one row at a time so the count is exact. Every
-    row must have every column of the table.
+    rows inserted); on PostgreSQL in multi-row statements that return the ids they inserted
+    (:func:`_pg_insert`). Every row must have every column of the table.
     """
     if not rows:
         return 0
@@ -422,14 +420,33 @@ def insert_rows(conn: Connection | sqlite3.Cursor, model: type, rows: list[dict[
             return int(cur.rowcount)
         finally:
             cur.close()
-    key = (conn.dialect.name, table.name)
-    if key not in _STMTS:
-        if conn.dialect.name != "postgresql":
-            raise LedgerError(f"the paper ledger supports SQLite and PostgreSQL, not {conn.dialect.name}")
-        _STMTS[key] = postgresql.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name != "postgresql":
+        raise LedgerError(f"the paper ledger supports SQLite and PostgreSQL, not {conn.dialect.name}")
+    return _pg_insert(conn, table, rows)
+
+
+_PG_BATCH = 500
+
+
+def _pg_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> int:
+    """Multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` on the raw psycopg cursor.
+
+    The count is the number of ids the server returns, not the driver's ``rowcount`` (whose
+    meaning for ``executemany`` differs between drivers and versions: psycopg has answered -1).
+    """
+    cols = [c.name for c in table.c]
+    head = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
     inserted = 0
-    for row in rows:
-        inserted += conn.execute(_STMTS[key], row).rowcount
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(rows), _PG_BATCH):
+            batch = rows[start:start + _PG_BATCH]
+            params = [r[c] for r in batch for c in cols]
+            cur.execute(head + ", ".join([one] * len(batch)) + " ON CONFLICT DO NOTHING RETURNING id", params)
+            inserted += len(cur.fetchall())
+    finally:
+        cur.close()
     return inserted
 
 

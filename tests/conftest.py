@@ -1,4 +1,9 @@
-"""Shared fixtures: temporary stores and a small synthetic market."""
+"""Shared fixtures: temporary stores on the session's database engine and a small synthetic market.
+
+``--db-backend postgresql`` runs the tests that use these fixtures on a throwaway PostgreSQL
+cluster (:mod:`tests.pgserver`) instead of SQLite files; the run fails loudly if the server
+cannot be started (never a silent fallback to SQLite).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,51 @@ import pytest
 
 from allocator.config import load_universe
 from allocator.store import Store
+from tests.dbkit import Backend, PostgresBackend, SqliteBackend, set_current_backend
+
+_PG_FAILURE: list[str] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db-backend", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="database engine of the store fixtures (postgresql: a throwaway local cluster)")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backend: {config.getoption('--db-backend')}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    if config.getoption("--db-backend") != "postgresql":
+        return
+    if _PG_FAILURE:
+        terminalreporter.section("POSTGRESQL NOT AVAILABLE", sep="!", red=True, bold=True)
+        terminalreporter.write_line(f"the PostgreSQL tests did not run: {_PG_FAILURE[0]}", red=True, bold=True)
+    else:
+        terminalreporter.write_line("database backend: postgresql (throwaway cluster on 127.0.0.1)", green=True)
+
+
+@pytest.fixture(scope="session")
+def db_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    """Where the store fixtures put their databases: SQLite files, or a PostgreSQL cluster."""
+    if request.config.getoption("--db-backend") == "sqlite":
+        backend = SqliteBackend(tmp_path_factory.mktemp("db"))
+        set_current_backend(backend)
+        yield backend
+        return
+    from tests.pgserver import PgServer
+
+    try:
+        server = PgServer.start()
+    except Exception as exc:  # noqa: BLE001 - reported loudly, then every test errors
+        _PG_FAILURE.append(f"{type(exc).__name__}: {exc}")
+        raise
+    try:
+        backend = PostgresBackend(server)
+        set_current_backend(backend)
+        yield backend
+    finally:
+        server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -28,10 +78,11 @@ def universe():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
-    s = Store(f"sqlite:///{tmp_path / 'test.db'}")
+def store(db_backend: Backend) -> Store:
+    s = Store(db_backend.new_url("store"))
     s.init_schema()
-    return s
+    yield s
+    s.engine.dispose()
 
 
 def synthetic_bars(codes: list[str], days: pd.DatetimeIndex, seed: int = 0) -> pd.DataFrame:
@@ -112,12 +163,13 @@ def synthetic_panel():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def bundled_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
-    """A SQLite database holding the whole embedded dataset (loaded once per test session)."""
+def bundled_db(db_backend: Backend) -> str:
+    """A database holding the whole embedded dataset (loaded once per test session)."""
     from allocator.data.bundled import load_bundled
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('bundled') / 'bundled.db'}"
+    url = db_backend.new_url("bundled")
     store = Store(url)
     store.init_schema()
     load_bundled(store)
+    store.engine.dispose()
     return url

@@ -69,30 +69,26 @@ def etf_panel(frames: Sequence[pd.DataFrame], days: pd.DatetimeIndex, bench: Seq
     return panel_from_frames(universe, bars, calendar=TradingCalendar.from_days(cal_days), instruments=inst)
 
 
-_SCHEMA_TEMPLATE: list[Path] = []
+_SCHEMA_TEMPLATE: dict[str, str] = {}
 
 
-def _schema_template() -> Path:
-    """An empty database with every table, made once per process (copied: faster than DDL)."""
-    import shutil
-    import tempfile
-
-    if not _SCHEMA_TEMPLATE:
-        path = Path(tempfile.mkdtemp(prefix="paper-schema-")) / "schema.db"
-        store = Store(f"sqlite:///{path}")
+def _schema_template(backend) -> str:  # type: ignore[no-untyped-def]
+    """An empty database with every table, made once per process and engine (copied: faster than DDL)."""
+    if backend.name not in _SCHEMA_TEMPLATE:
+        store = Store(backend.new_url("schema"))
         store.init_schema()
         checkpoint(store)
-        _SCHEMA_TEMPLATE.append(path)
-    return _SCHEMA_TEMPLATE[0]
+        _SCHEMA_TEMPLATE[backend.name] = store.url
+    return _SCHEMA_TEMPLATE[backend.name]
 
 
 def new_store(path: Path, panel: MarketPanel | None = None) -> Store:
-    """A store with every table; with ``panel``, also its bars and calendar (``paper check``
-    compares the marks with the stored closes)."""
-    import shutil
+    """A store with every table on the session's engine (``path`` names it); with ``panel``,
+    also its bars and calendar (``paper check`` compares the marks with the stored closes)."""
+    from tests.dbkit import current_backend
 
-    shutil.copy(_schema_template(), path)
-    store = Store(f"sqlite:///{path}")
+    backend = current_backend()
+    store = Store(backend.copy(_schema_template(backend), Path(path).stem))
     store.init_schema()  # a no-op unless tables were registered since the template
     if panel is not None:
         long = panel.bars["close"].stack().rename("close").reset_index()
@@ -138,8 +134,8 @@ def dump_ledger(store: Store, skip_columns: Sequence[str] = ()) -> dict[str, lis
 # --------------------------------------------------------------------------------------------
 
 
-def write_synthetic_db(path: Path, start: str = "2021-01-04", end: str = "2021-10-29", seed: int = 7) -> str:
-    """A SQLite store with 31 industries, both CSI 300 series and every ETF of the ETF map
+def write_synthetic_db(path: Path | str, start: str = "2021-01-04", end: str = "2021-10-29", seed: int = 7) -> str:
+    """A store (a SQLite file at ``path``, or the database URL ``path``) with 31 industries, both CSI 300 series and every ETF of the ETF map
     (each following its industry with noise, from its listing date), trading-day calendar through
     2022. Returns the URL."""
     from allocator.etf_map import load_etf_map
@@ -176,7 +172,7 @@ def write_synthetic_db(path: Path, start: str = "2021-01-04", end: str = "2021-1
                       "name": ["沪深300", "沪深300全收益"]}),
         pd.DataFrame(inst).drop_duplicates("code"),
     ], ignore_index=True)
-    url = f"sqlite:///{path}"
+    url = path if isinstance(path, str) and "://" in path else f"sqlite:///{path}"
     store = Store(url)
     store.init_schema()
     store.upsert("calendar", pd.DataFrame({"date": cal[(cal >= pd.Timestamp("2019-01-01"))
@@ -188,9 +184,11 @@ def write_synthetic_db(path: Path, start: str = "2021-01-04", end: str = "2021-1
 
 
 def checkpoint(store: Store) -> None:
-    """Fold SQLite's WAL into the database file (so a plain file copy holds everything)."""
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    """Close the store's pool; on SQLite, fold the WAL into the file first (a plain file copy
+    then holds everything; PostgreSQL's template copy needs no open session)."""
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.engine.dispose()
 
 
@@ -253,15 +251,11 @@ def create_book(url: str, name: str, strategy: str, start: str, capital: float) 
     return spec
 
 
-def snapshot_count(path: Path, name: str) -> int:
-    """Snapshots of book ``name``, read with a plain sqlite3 connection (no pools)."""
-    import sqlite3
+def snapshot_count(url: str, name: str) -> int:
+    """Snapshots of book ``name``, read over a plain driver connection (no pools)."""
+    from tests.dbkit import current_backend
 
-    con = sqlite3.connect(str(path), timeout=30)
-    try:
-        return int(con.execute("SELECT COUNT(*) FROM paper_snapshot WHERE portfolio = ?", (name,)).fetchone()[0])
-    finally:
-        con.close()
+    return current_backend().snapshot_count(url, name)
 
 
 def spawn_cli(tmp: Path, args: Sequence[str], env: Mapping[str, str] | None = None,

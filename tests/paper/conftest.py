@@ -1,39 +1,34 @@
-"""Fixtures of the paper-ledger tests."""
+"""Fixtures of the paper-ledger tests (on the session's database engine, see tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
+from tests.dbkit import Backend
 from tests.paper._paper_kit import write_synthetic_db
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _paper_backend(db_backend: Backend) -> Backend:
+    """Every paper test runs on the session's engine (``new_store`` reads it from tests.dbkit)."""
+    return db_backend
+
+
 @pytest.fixture(scope="session")
-def synthetic_db_template(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    """A small synthetic market in SQLite (2021-01-04 .. 2021-10-29, every ETF of the map)."""
-    path = tmp_path_factory.mktemp("paper-market") / "market.db"
-    write_synthetic_db(path)
-    return path
+def synthetic_db_template(db_backend: Backend) -> str:
+    """A small synthetic market (2021-01-04 .. 2021-10-29, every ETF of the map); its URL."""
+    url = db_backend.new_url("paper_market")
+    write_synthetic_db(url)
+    return url
 
 
 @pytest.fixture
-def synthetic_db(synthetic_db_template: Path, tmp_path: Path) -> str:
+def synthetic_db(synthetic_db_template: str, db_backend: Backend) -> str:
     """A private copy of the synthetic market database; returns its URL."""
-    path = tmp_path / "market.db"
-    shutil.copy(synthetic_db_template, path)
-    return f"sqlite:///{path}"
+    return db_backend.copy(synthetic_db_template, "market")
 
 
 @pytest.fixture
-def bundled_copy(bundled_db: str, tmp_path: Path) -> str:
+def bundled_copy(bundled_db: str, db_backend: Backend) -> str:
     """A private copy of the session's bundled database (paper books write into it)."""
-    src = Path(bundled_db.removeprefix("sqlite:///"))
-    from allocator.store import Store
-
-    with Store(bundled_db).engine.connect() as conn:  # fold the WAL into the file before copying
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    path = tmp_path / "bundled.db"
-    shutil.copy(src, path)
-    return f"sqlite:///{path}"
+    return db_backend.copy(bundled_db, "bundled")

@@ -4,7 +4,6 @@ of an uninterrupted replay; two ``paper run`` processes on one book never double
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -16,27 +15,28 @@ from allocator.panel import load_panel
 from allocator.store import Store
 from paper.check import check_portfolio
 from paper.engine import run_portfolio
+from tests.dbkit import current_backend
 from tests.paper._paper_kit import create_book, dump_ledger, snapshot_count, spawn_cli
 
 START = "2021-03-01"
 TOTAL_DAYS = 163  # trading days 2021-03-01 .. 2021-10-29
 
 
-def reference_ledger(url: str, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+def reference_ledger(url: str) -> dict:  # type: ignore[type-arg]
     """Copy the database (book created, nothing stepped) and replay it uninterrupted in-process."""
-    ref = tmp_path / "reference.db"
-    shutil.copy(url.removeprefix("sqlite:///"), ref)
-    store = Store(f"sqlite:///{ref}")
+    store = Store(current_backend().copy(url, "reference"))
     report = run_portfolio(store, load_panel(store, load_universe()), "rs")
     assert report.stepped == TOTAL_DAYS
-    return dump_ledger(store)
+    ledger = dump_ledger(store)
+    store.engine.dispose()
+    return ledger
 
 
-def kill_after(proc, path: Path, snapshots: int, timeout: float = 60.0) -> int:  # type: ignore[no-untyped-def]
+def kill_after(proc, url: str, snapshots: int, timeout: float = 60.0) -> int:  # type: ignore[no-untyped-def]
     """SIGKILL ``proc`` once the book has ``snapshots`` days; returns the count at the kill."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        n = snapshot_count(path, "rs")
+        n = snapshot_count(url, "rs")
         if n >= snapshots:
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=30)
@@ -49,22 +49,21 @@ def kill_after(proc, path: Path, snapshots: int, timeout: float = 60.0) -> int: 
 
 
 def test_killed_replay_resumes_to_the_uninterrupted_ledger(synthetic_db: str, tmp_path: Path) -> None:
-    path = Path(synthetic_db.removeprefix("sqlite:///"))
     create_book(synthetic_db, "rs", "rs_mainline", START, 1_000_000)
-    expected = reference_ledger(synthetic_db, tmp_path)
+    expected = reference_ledger(synthetic_db)
     args = ["--db", synthetic_db, "paper", "run", "rs"]
     slow = {"PAPER_TEST_DELAY": "0.01"}  # 10 ms inside the transaction after each insert
 
     for stop_at in (25, 70):  # killed twice, each time part-way through the replay
         proc = spawn_cli(tmp_path, args, env=slow)
-        killed_at = kill_after(proc, path, stop_at)
+        killed_at = kill_after(proc, synthetic_db, stop_at)
         assert proc.returncode == -signal.SIGKILL
         assert stop_at <= killed_at < TOTAL_DAYS
         # Whatever the kill interrupted, the ledger holds whole days only and is consistent.
         store = Store(synthetic_db)
         report = check_portfolio(store, "rs")
         assert report.ok, report.differences[:5]
-        assert report.snapshots == snapshot_count(path, "rs")
+        assert report.snapshots == snapshot_count(synthetic_db, "rs")
         store.engine.dispose()
 
     proc = spawn_cli(tmp_path, [*args, "--json"])
@@ -77,7 +76,7 @@ def test_killed_replay_resumes_to_the_uninterrupted_ledger(synthetic_db: str, tm
 
 def test_two_runs_at_once_never_double_post(synthetic_db: str, tmp_path: Path) -> None:
     create_book(synthetic_db, "rs", "rs_mainline", START, 1_000_000)
-    expected = reference_ledger(synthetic_db, tmp_path)
+    expected = reference_ledger(synthetic_db)
     barrier = tmp_path / "go"
     # One day per transaction (as the daily job writes) and a pause after each lets the other
     # process in: they interleave, each finding the days the other wrote (a stale head: reload

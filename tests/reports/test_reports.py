@@ -21,12 +21,11 @@ BOOK = "rs-book"
 
 
 @pytest.fixture(scope="module")
-def book_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+def book_db(db_backend) -> str:  # type: ignore[no-untyped-def]
     """The synthetic market with an RS-mainline paper book replayed 2021-06-01 .. 2021-10-29."""
     from allocator.cli import main
 
-    path = tmp_path_factory.mktemp("reports") / "market.db"
-    url = write_synthetic_db(path)
+    url = write_synthetic_db(db_backend.new_url("reports"))
     for args in (["paper", "create", BOOK, "--strategy", "rs_mainline", "--capital", "1000000",
                   "--start", "2021-06-01"], ["paper", "run", BOOK]):
         main(["--db", url, *args])  # exits (SystemExit) only on an error
