@@ -593,6 +593,8 @@ def _scale_buys(buys: list[_Buy], available: float, costs: CostModel, min_trade:
         for b in buys:
             b.lots = 0
         return
+    _remove_in_bulk(buys, available, outlay, min_trade)
+
     def key(i: int) -> tuple[float, float, str]:
         # heapq pops the smallest: the most filled after losing a lot, then the dearer lot.
         b = buys[i]
@@ -624,6 +626,68 @@ def _scale_buys(buys: list[_Buy], available: float, costs: CostModel, min_trade:
         _, _, b, n = min(cands, key=lambda t: (t[0], t[1]))
         total += outlay(b, n) - outlay(b, b.lots)
         b.lots = n
+
+
+def _remove_in_bulk(buys: list[_Buy], available: float, outlay, min_trade: float) -> None:  # type: ignore[no-untyped-def]
+    """Jump the lot-by-lot removal of :func:`_scale_buys` forward, so that its cost does not grow
+    with the amount of money (1e10 CNY of 1-CNY ETFs is a hundred million lots).
+
+    The removal takes one lot at a time from the buy that stays most filled after losing it. A
+    buy's removals, in the order it gives them up, come at strictly decreasing ratios (from ``L``
+    lots to ``L - 1`` at ``ratio(L - 1)``; from its smallest tradable count straight to 0 at
+    ``ratio(0)``), and the removal stops at the first state that fits the cash. So for any ratio
+    ``t``, the state "every removal at a ratio above ``t`` done" is one the removal passes through,
+    as long as it does not fit yet. A bisection finds the lowest such ``t``; the exact removal goes
+    on from that state, a few lots from its end, and arrives where it would have from the start.
+    """
+    if sum(b.lots for b in buys) < 64:  # few lots: the exact removal is cheaper than this
+        return
+
+    def smallest_tradable(b: _Buy) -> int:
+        n = max(1, math.ceil(min_trade / b.lot_value - 1e-12))
+        while n * b.lot_value < min_trade:
+            n += 1
+        while n > 1 and (n - 1) * b.lot_value >= min_trade:
+            n -= 1
+        return n
+
+    floor_lots = [smallest_tradable(b) for b in buys]
+    start = [b.lots for b in buys]
+
+    def lots_after(i: int, t: float) -> int:
+        """Lots of buy ``i`` once every removal from it at a ratio above ``t`` is done."""
+        b, top, low = buys[i], start[i], floor_lots[i]
+        if top == 0:
+            return 0
+        if top <= low:  # its one removal: straight to 0
+            return 0 if b.ratio(0) > t else top
+        # n_t: the fewest lots whose ratio is above t (ratios increase with lots), capped at top.
+        guess = (t * b.target_value - b.base_value) / b.lot_value
+        n = top if not math.isfinite(guess) else min(top, max(0, int(guess)))
+        while n > 0 and b.ratio(n - 1) > t:
+            n -= 1
+        while n < top and not b.ratio(n) > t:
+            n += 1
+        m = max(low, n)
+        return 0 if m == low and b.ratio(0) > t else m
+
+    def total_at(t: float) -> float:
+        return sum(outlay(b, lots_after(i, t)) for i, b in enumerate(buys))
+
+    hi = max(b.ratio(b.lots) for b in buys)  # above every removal: nothing removed, does not fit
+    if total_at(hi) <= available:
+        return
+    lo = -1.0  # below every removal (ratios are >= 0): everything removed, fits
+    for _ in range(2100):
+        mid = (lo + hi) / 2.0
+        if not lo < mid < hi:
+            break
+        if total_at(mid) > available:
+            hi = mid
+        else:
+            lo = mid
+    for i, b in enumerate(buys):
+        b.lots = lots_after(i, hi)
 
 
 def _settle(cash: float, orders: Iterable[Order]) -> float:

@@ -161,6 +161,22 @@ class Broker:
         value_cny = shares * price
         return to_fen(value_cny) + to_fen(self.costs.cost(value_cny))
 
+    def _affordable(self, shares: int, price: float, lot: int, cash_fen: int) -> int:
+        """The most of ``shares``, less whole lots, whose cost the cash pays (0 if none).
+
+        A bisection over the number of lots taken off (the cost rises with the shares), so the
+        time does not grow with the size of the order."""
+        if self._buy_cost(shares, price) <= cash_fen:
+            return shares
+        lo, hi = 0, -(-shares // lot)  # taking hi lots off leaves nothing (or less)
+        while hi - lo > 1:  # invariant: lo lots off does not fit, hi lots off does (or is empty)
+            mid = (lo + hi) // 2
+            if self._buy_cost(shares - mid * lot, price) <= cash_fen:
+                hi = mid
+            else:
+                lo = mid
+        return max(shares - hi * lot, 0)
+
     def fill_open_orders(self) -> None:
         st = self.state
         m = self.market
@@ -187,10 +203,7 @@ class Broker:
                     self.cancel(o, o.remaining - n, f"only {n} of {o.code} held")
                 self._fill(o, n, price)
                 continue
-            n = o.remaining
-            while n > 0 and self._buy_cost(n, price) > st.cash_fen:
-                n -= lot
-            n = max(n, 0)
+            n = self._affordable(o.remaining, price, lot, st.cash_fen)
             if n < o.remaining:
                 short = o.remaining - n
                 if n > 0 and n * price < self.spec.rules.min_trade_value:
