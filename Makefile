@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+# The tests that run a second time on PostgreSQL (a throwaway local cluster, see tests/pgserver.py):
+# the store, data import and update, every CLI command, the paper ledger and the reports.
+PG_TESTS := tests/allocator/test_store.py tests/allocator/data tests/allocator/cli \
+	tests/allocator/research/test_research_cli.py tests/data tests/sources tests/paper tests/reports/test_reports.py tests/reports/test_push.py
+
+.PHONY: demo test test-sqlite test-postgres bench venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +23,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/allocator demo
 
-test: $(STAMP)
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-postgres: $(STAMP)
+	scripts/ensure-postgres
+	$(BIN)/python -m pytest --db-backend postgresql $(PG_TESTS)
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -39,7 +39,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
         terminalreporter.write_line("database backend: postgresql (throwaway cluster on 127.0.0.1)", green=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def db_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
     """Where the store fixtures put their databases: SQLite files, or a PostgreSQL cluster."""
     if request.config.getoption("--db-backend") == "sqlite":

@@ -29,6 +29,9 @@ class Backend(Protocol):
     def snapshot_count(self, url: str, book: str) -> int:
         """Snapshots of paper book ``book``, read over a plain driver connection (no pool)."""
 
+    def drop(self, url: str) -> None:
+        """Delete the database (its engines must be disposed)."""
+
 
 def release(url: str) -> None:
     """Fold SQLite's WAL into its file; close nothing else (callers dispose their engines)."""
@@ -60,6 +63,11 @@ class SqliteBackend:
         target = self._path(hint)
         shutil.copy(url.removeprefix("sqlite:///"), target)
         return f"sqlite:///{target}"
+
+    def drop(self, url: str) -> None:
+        path = Path(url.removeprefix("sqlite:///"))
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            p.unlink(missing_ok=True)
 
     def snapshot_count(self, url: str, book: str) -> int:
         import sqlite3
@@ -95,6 +103,9 @@ class PostgresBackend:
                         "WHERE datname = %s AND pid <> pg_backend_pid()", (source,))
         return self.server.create_database(self._name(hint), template=source)
 
+    def drop(self, url: str) -> None:
+        self.server.drop_database(url.rsplit("/", 1)[1])
+
     def snapshot_count(self, url: str, book: str) -> int:
         import psycopg
 
@@ -116,6 +127,64 @@ def current_backend() -> Backend:
     if not _CURRENT:
         raise RuntimeError("no database backend yet: the test must use the db_backend fixture")
     return _CURRENT[0]
+
+
+def dump_tables(url: str, tables: tuple[str, ...], where: str = "") -> dict[str, list[tuple]]:
+    """Every row of ``tables``, as the driver returns them (SQLite: as the file holds them)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        con = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+        try:
+            return {t: sorted(con.execute(f"SELECT * FROM {t} {where}").fetchall(), key=repr) for t in tables}
+        finally:
+            con.close()
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as con:
+        return {t: sorted((tuple(_as_sqlite(v) for v in r) for r in con.execute(f"SELECT * FROM {t} {where}")),
+                          key=repr)
+                for t in tables}
+
+
+def _as_sqlite(value: object) -> object:
+    """A PostgreSQL value as SQLAlchemy stores it in SQLite (dates as ISO text), so dumps compare
+    alike on both engines."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def digest(url: str) -> str:
+    """A fingerprint of the whole database: on SQLite the SHA-256 of the file (byte for byte, once
+    the WAL is folded in); on PostgreSQL of every table's sorted rows and the table list."""
+    import hashlib
+
+    if url.startswith("sqlite:///"):
+        release(url)
+        return hashlib.sha256(Path(url.removeprefix("sqlite:///")).read_bytes()).hexdigest()
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")]
+    rows = dump_tables(url, tuple(tables))
+    h = hashlib.sha256()
+    for t in tables:
+        h.update(t.encode())
+        for r in rows[t]:
+            h.update(repr(r).encode())
+    return h.hexdigest()
+
+
+def discard(store: Store) -> None:
+    """Close the store's pool and delete its database (tests that make many)."""
+    store.engine.dispose()
+    current_backend().drop(store.url)
 
 
 def fresh_store(backend: Backend, hint: str) -> Store:

@@ -73,16 +73,39 @@ def series_status(store: Store, stale_after_days: int) -> tuple[list[SeriesStatu
     return out, calendar
 
 
+def _fundamentals_by_year(store: Store) -> pd.DataFrame:
+    """Per report year: stocks, rows and field coverage (one portable query: SQLAlchemy compiles
+    ``extract`` to strftime on SQLite and EXTRACT on PostgreSQL)."""
+    from sqlalchemy import case, extract, func, select
+
+    from allocator.store.models import Fundamental as F
+
+    def present(*cols):  # type: ignore[no-untyped-def]
+        cond = cols[0].is_not(None)
+        for c in cols[1:]:
+            cond = cond | c.is_not(None)
+        return func.sum(case((cond, 1), else_=0))
+
+    year = extract("year", F.period_end).label("year")
+    stmt = (select(year, func.count(F.code.distinct()).label("stocks"),
+                   present(F.net_profit_parent, F.net_profit).label("with_profit"),
+                   present(F.operate_profit).label("with_operate_profit"),
+                   present(F.inventories).label("with_inventories"),
+                   func.sum(case((F.ann_date_source == "statutory", 1), else_=0)).label("statutory_dates"),
+                   func.count().label("rows"))
+            .group_by(year).order_by(year))
+    with store.engine.connect() as conn:
+        result = conn.execute(stmt)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    if not frame.empty:
+        frame["year"] = frame["year"].astype(int).astype(str)
+        for c in frame.columns.drop("year"):
+            frame[c] = frame[c].astype(int)
+    return frame
+
+
 def fundamentals_status(store: Store) -> dict:
-    frame = store.read(
-        """SELECT substr(period_end, 1, 4) AS year, COUNT(DISTINCT code) AS stocks,
-                  SUM(CASE WHEN net_profit_parent IS NOT NULL OR net_profit IS NOT NULL THEN 1 ELSE 0 END) AS with_profit,
-                  SUM(CASE WHEN operate_profit IS NOT NULL THEN 1 ELSE 0 END) AS with_operate_profit,
-                  SUM(CASE WHEN inventories IS NOT NULL THEN 1 ELSE 0 END) AS with_inventories,
-                  SUM(CASE WHEN ann_date_source = 'statutory' THEN 1 ELSE 0 END) AS statutory_dates,
-                  COUNT(*) AS rows
-           FROM fundamental GROUP BY substr(period_end, 1, 4) ORDER BY year"""
-    )
+    frame = _fundamentals_by_year(store)
     if frame.empty:
         return {"rows": 0, "by_year": [], "gaps": ["no fundamentals stored"]}
     gaps = []
@@ -128,7 +151,7 @@ def data_status(store: Store, stale_after_days: int = 5) -> dict:
     known_gaps = [f"{kind} {codes[0]}: {gap}" if len(codes) == 1 else f"{len(codes)} {kind} series: {gap}"
                   for (kind, gap), codes in sorted(by_gap.items())]
     return {
-        "database": store.url,
+        "database": store.display_url,
         "data_as_of": newest,
         "trading_days_behind_today": lag_today,
         "calendar": {"first": _day(calendar.first) if len(calendar) else None,

@@ -15,15 +15,15 @@ def _bars() -> pd.DataFrame:
     })
 
 
-def test_init_schema_is_idempotent(tmp_path) -> None:
-    s = Store(f"sqlite:///{tmp_path / 'x.db'}")
+def test_init_schema_is_idempotent(db_backend) -> None:  # type: ignore[no-untyped-def]
+    s = Store(db_backend.new_url("x"))
     created = s.init_schema()
     assert "daily_bar" in created and "instrument" in created
     assert s.init_schema() == []
 
 
-def test_require_schema_on_empty_database(tmp_path) -> None:
-    s = Store(f"sqlite:///{tmp_path / 'empty.db'}")
+def test_require_schema_on_empty_database(db_backend) -> None:  # type: ignore[no-untyped-def]
+    s = Store(db_backend.new_url("empty"))
     with pytest.raises(NoDataError, match="allocator init"):
         s.require_schema()
 

@@ -8,12 +8,6 @@ from tests.dbkit import Backend
 from tests.paper._paper_kit import write_synthetic_db
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _paper_backend(db_backend: Backend) -> Backend:
-    """Every paper test runs on the session's engine (``new_store`` reads it from tests.dbkit)."""
-    return db_backend
-
-
 @pytest.fixture(scope="session")
 def synthetic_db_template(db_backend: Backend) -> str:
     """A small synthetic market (2021-01-04 .. 2021-10-29, every ETF of the map); its URL."""

@@ -1,9 +1,10 @@
-"""A replay killed part-way (SIGKILL to a separate process) and resumed writes exactly the ledger
-of an uninterrupted replay; two ``paper run`` processes on one book never double-post."""
+"""A replay killed at 20 random points (SIGKILL to a separate process) and resumed writes exactly
+the ledger of an uninterrupted replay; two ``paper run`` processes on one book never double-post."""
 
 from __future__ import annotations
 
 import json
+import random
 import signal
 import time
 from pathlib import Path
@@ -32,38 +33,47 @@ def reference_ledger(url: str) -> dict:  # type: ignore[type-arg]
     return ledger
 
 
-def kill_after(proc, url: str, snapshots: int, timeout: float = 60.0) -> int:  # type: ignore[no-untyped-def]
-    """SIGKILL ``proc`` once the book has ``snapshots`` days; returns the count at the kill."""
+KILLS = 20
+
+
+def kill_at_a_random_point(proc, url: str, rng: random.Random, timeout: float = 90.0) -> int:  # type: ignore[no-untyped-def]
+    """SIGKILL ``proc`` at a random moment after it has committed at least one new group of days
+    (inside a later transaction, between two, or while computing); returns the snapshots before it."""
+    start = snapshot_count(url, "rs")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        n = snapshot_count(url, "rs")
-        if n >= snapshots:
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=30)
-            return n
+    while snapshot_count(url, "rs") <= start:
         if proc.poll() is not None:
             raise AssertionError(f"the replay ended before it could be killed: {proc.communicate()}")
-        time.sleep(0.02)
-    proc.kill()
-    raise AssertionError("the replay made no progress")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("the replay made no progress")
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0.0, 0.08))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    return start
 
 
 def test_killed_replay_resumes_to_the_uninterrupted_ledger(synthetic_db: str, tmp_path: Path) -> None:
     create_book(synthetic_db, "rs", "rs_mainline", START, 1_000_000)
     expected = reference_ledger(synthetic_db)
     args = ["--db", synthetic_db, "paper", "run", "rs"]
-    slow = {"PAPER_TEST_DELAY": "0.01"}  # 10 ms inside the transaction after each insert
+    # 5 ms inside the transaction after each table's insert, two days per transaction: a kill
+    # lands inside a write about half the time.
+    slow = {"PAPER_TEST_DELAY": "0.005", "PAPER_TEST_DAYS_PER_COMMIT": "2"}
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
 
-    for stop_at in (25, 70):  # killed twice, each time part-way through the replay
+    for kill in range(KILLS):
         proc = spawn_cli(tmp_path, args, env=slow)
-        killed_at = kill_after(proc, synthetic_db, stop_at)
-        assert proc.returncode == -signal.SIGKILL
-        assert stop_at <= killed_at < TOTAL_DAYS
+        kill_at_a_random_point(proc, synthetic_db, rng)
+        assert proc.returncode == -signal.SIGKILL, f"seed {seed}, kill {kill}"
         # Whatever the kill interrupted, the ledger holds whole days only and is consistent.
         store = Store(synthetic_db)
         report = check_portfolio(store, "rs")
-        assert report.ok, report.differences[:5]
-        assert report.snapshots == snapshot_count(synthetic_db, "rs")
+        assert report.ok, (f"seed {seed}, kill {kill}", report.differences[:5])
+        snapshots = snapshot_count(synthetic_db, "rs")
+        assert report.snapshots == snapshots < TOTAL_DAYS, f"seed {seed}"
         store.engine.dispose()
 
     proc = spawn_cli(tmp_path, [*args, "--json"])

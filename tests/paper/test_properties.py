@@ -1,4 +1,7 @@
-"""Property tests over random price paths, corporate actions, gaps, costs and schedules.
+"""Property tests over random price paths, corporate actions, gaps, costs and schedules, with
+random weights or the real models' weights (their books on the embedded data, month by month:
+one to eight holdings, concentrated or spread, some months partly or wholly in cash), and capital
+from a few thousand CNY to 1e10.
 
 For every generated book: cash is never negative; positions, orders and fills are whole lots of
 100; on every day NAV = cash + sum(shares x close) with the close recomputed from the generated
@@ -10,9 +13,8 @@ replay.
 
 from __future__ import annotations
 
+import json
 import math
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +25,19 @@ from hypothesis import strategies as st
 from paper.check import check_portfolio
 from paper.engine import StaticRunner, run_portfolio
 from paper.ledger import BookRules
+from tests.dbkit import discard
 from tests.paper._paper_kit import dump_ledger, etf_frame, etf_panel, make_book, new_store, table, trading_days
 
-CODES = ["510300.SH", "512880.SH", "512800.SH"]
+CODES = ["510300.SH", "512880.SH", "512800.SH", "512690.SH", "512010.SH", "515790.SH", "512660.SH",
+         "159928.SZ"]
 ALL_DAYS = trading_days("2020-03-02", 120)
+#: Industry weights of every allocating model at each month-end to 2025-06 on the embedded data
+#: (tests/fixtures/make_model_weights.py writes them).
+MODEL_WEIGHTS: dict[str, list[dict[str, float]]] = {
+    name: [r["weights"] for r in rows]
+    for name, rows in json.loads((Path(__file__).parents[1] / "fixtures" / "model_weights.json").read_text()).items()
+}
+EXAMPLES = 500
 
 
 def market(seed: int, n_etf: int, days: pd.DatetimeIndex) -> tuple[list[pd.DataFrame], dict[str, pd.DataFrame]]:
@@ -76,9 +87,11 @@ def market(seed: int, n_etf: int, days: pd.DatetimeIndex) -> tuple[list[pd.DataF
 def books(draw):  # type: ignore[no-untyped-def]
     n_days = draw(st.integers(15, 45))
     offset = draw(st.integers(0, len(ALL_DAYS) - n_days))
+    model = draw(st.sampled_from(["random", *sorted(MODEL_WEIGHTS)]))
     return {
         "seed": draw(st.integers(0, 2**32 - 1)),
-        "n_etf": draw(st.integers(1, 3)),
+        "model": model,
+        "n_etf": len(CODES) if model != "random" else draw(st.integers(1, 3)),
         "days": ALL_DAYS[offset:offset + n_days],
         "schedule": draw(st.sampled_from(["monthly", "semimonthly", "weekly"])),
         "fill": draw(st.sampled_from(["close", "open"])),
@@ -86,10 +99,24 @@ def books(draw):  # type: ignore[no-untyped-def]
         "min_commission": draw(st.sampled_from([0.0, 5.0, 30.0])),
         "cash_buffer": draw(st.sampled_from([0.0, 0.005, 0.05])),
         "min_trade_value": draw(st.sampled_from([0.0, 1000.0, 20_000.0])),
-        "capital": draw(st.sampled_from([3_000.0, 50_000.0, 1_000_000.0, 12_345_678.9])),
+        "capital": draw(st.one_of(st.sampled_from([3_000.0, 50_000.0, 1_000_000.0, 12_345_678.9, 1e10]),
+                                  st.floats(1e3, 1e10).map(lambda x: round(x, 2)))),
         "resume_at": draw(st.integers(1, n_days - 1)),
         "days_per_commit": draw(st.sampled_from([1, 2, 5, 16])),
     }
+
+
+def model_weights_for(model: str, seed: int):  # type: ignore[no-untyped-def]
+    """One of the model's real monthly books per signal date (which one: the signal date and the
+    seed); the book's industries, in code order, are traded through the market's ETFs."""
+    books = MODEL_WEIGHTS[model]
+    start = seed % len(books)
+
+    def weights(signal: pd.Timestamp) -> dict[str, float]:
+        book = books[(start + signal.toordinal()) % len(books)]
+        return {CODES[i]: w for i, (_, w) in enumerate(sorted(book.items()))}
+
+    return weights
 
 
 def weights_for(seed: int, n_etf: int):  # type: ignore[no-untyped-def]
@@ -103,7 +130,7 @@ def weights_for(seed: int, n_etf: int):  # type: ignore[no-untyped-def]
     return weights
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(books())
 def test_ledger_invariants_over_random_books(b) -> None:  # type: ignore[no-untyped-def]
     days = b["days"]
@@ -111,10 +138,12 @@ def test_ledger_invariants_over_random_books(b) -> None:  # type: ignore[no-unty
     panel = etf_panel(frames, days)
     rules = BookRules(cost_bps=b["cost_bps"], min_commission=b["min_commission"], cash_buffer=b["cash_buffer"],
                       min_trade_value=b["min_trade_value"], fill=b["fill"], schedule=b["schedule"])
-    runner = StaticRunner(weights_for(b["seed"], b["n_etf"]))
-    tmp = Path(tempfile.mkdtemp(prefix="paper-prop-"))
+    runner = StaticRunner(weights_for(b["seed"], b["n_etf"]) if b["model"] == "random"
+                          else model_weights_for(b["model"], b["seed"]))
+    stores = []
     try:
-        store = new_store(tmp / "full.db", panel)
+        store = new_store(Path("full"), panel)
+        stores.append(store)
         make_book(store, "p", days[0], b["capital"], rules)
         report = run_portfolio(store, panel, "p", runner=runner)
         assert report.stepped == len(days)
@@ -151,7 +180,8 @@ def test_ledger_invariants_over_random_books(b) -> None:  # type: ignore[no-unty
         assert checked.ok, checked.differences[:5]
 
         # Stopped after any day and resumed, written in groups of any size: the same ledger.
-        other = new_store(tmp / "resumed.db", panel)
+        other = new_store(Path("resumed"), panel)
+        stores.append(other)
         make_book(other, "p", days[0], b["capital"], rules)
         group = b["days_per_commit"]
         first = run_portfolio(other, panel, "p", runner=runner, until=days[b["resume_at"] - 1], days_per_commit=group)
@@ -159,4 +189,5 @@ def test_ledger_invariants_over_random_books(b) -> None:  # type: ignore[no-unty
         run_portfolio(other, panel, "p", runner=runner, days_per_commit=group)
         assert dump_ledger(other, skip_columns=("created_at",)) == dump_ledger(store, skip_columns=("created_at",))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for s in stores:
+            discard(s)

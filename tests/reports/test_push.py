@@ -447,7 +447,9 @@ def digest_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
     u = load_universe("cn_sw_l1")
     cal = akshare_calendar_days()
     days = cal[(cal >= pd.Timestamp("2019-10-08")) & (cal <= pd.Timestamp("2020-06-30"))]
-    url = f"sqlite:///{tmp_path_factory.mktemp('push') / 'digest.db'}"
+    from tests.dbkit import current_backend
+
+    url = current_backend().new_url("digest")
     store = Store(url)
     store.init_schema()
     store.upsert("calendar", pd.DataFrame({"date": cal[cal.year <= 2020]}))

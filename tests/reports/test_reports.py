@@ -70,7 +70,7 @@ def test_monthly_report_shows_the_recommendation_and_record(store_and_panel, tmp
     assert rendered.pages and rendered.pages >= 4 and out.stat().st_size == rendered.bytes
     text = squash(pdf_text(out))
     run = store.read("SELECT output, signal_date, trade_date FROM paper_run WHERE portfolio = :p "
-                     "AND trade_date LIKE '2021-09%'", {"p": BOOK}).iloc[0]
+                     "AND trade_date >= :a AND trade_date < :b", {"p": BOOK, "a": "2021-09-01", "b": "2021-10-01"}).iloc[0]
     output = json.loads(run["output"])
     names = {i.index_code: i.name for i in load_universe("cn_sw_l1").industries}
     assert output["industry_weights"]

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import random
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from allocator.errors import SourceError
 from allocator.sources import akshare_source as aks
 from allocator.sources.akshare_source import AkshareSource, update
 from allocator.store import Store
+from tests.dbkit import current_backend, digest, dump_tables
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "akshare"
 DTYPES: dict[str, dict[str, str]] = json.loads((FIXTURES / "dtypes.json").read_text())
@@ -232,7 +232,8 @@ def universe() -> Universe:
 
 
 def make_store(path: Path, name: str = "t.db") -> Store:
-    store = Store(f"sqlite:///{path}/{name}")
+    """A store on the session's engine (``path``/``name`` name it) holding two ETF instruments."""
+    store = Store(current_backend().new_url(Path(name).stem))
     store.init_schema()
     store.upsert("instruments", pd.DataFrame({
         "code": ["510300.SH", "512880.SH"], "kind": "etf",
@@ -249,10 +250,8 @@ MARKET = ("instrument", "daily_bar", "fundamental", "classification", "trading_d
 
 
 def dump(store: Store, tables: tuple[str, ...] = MARKET, where: str = "") -> dict[str, list[tuple]]:
-    """Every stored row of the market tables, exactly as SQLite holds it."""
-    path = store.url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as con:
-        return {t: sorted(con.execute(f"SELECT * FROM {t} {where}").fetchall(), key=repr) for t in tables}
+    """Every stored row of the market tables, exactly as the database holds it."""
+    return dump_tables(store.url, tables, where)
 
 
 def run(store: Store, source: AkshareSource, universe: Universe, until: dt.date, **kw: Any) -> aks.UpdateSummary:
@@ -647,7 +646,7 @@ def test_failing_series_keeps_stored_rows_byte_identical(
     # failure does: see test_invalid_new_rows_write_nothing_for_the_series).
     state = store.read("SELECT * FROM source_state WHERE key = 'bars:801010.SI'")
     pd.testing.assert_frame_equal(state, state_before)
-    assert state["status"].iloc[0] == "ok" and state["last_date"].iloc[0] == "2025-06-13"
+    assert state["status"].iloc[0] == "ok" and pd.Timestamp(state["last_date"].iloc[0]) == pd.Timestamp("2025-06-13")
 
 
 def test_invalid_new_rows_write_nothing_for_the_series(
@@ -662,7 +661,7 @@ def test_invalid_new_rows_write_nothing_for_the_series(
     assert "high < low on 1 rows (first 2025-06-27)" in res["bars:801010.SI"].message
     assert dump(store, ("daily_bar",)) == before
     state = store.read("SELECT status, last_date, message FROM source_state WHERE key = 'bars:801010.SI'")
-    assert state["status"].iloc[0] == "failed" and state["last_date"].iloc[0] == "2025-06-13"
+    assert state["status"].iloc[0] == "failed" and pd.Timestamp(state["last_date"].iloc[0]) == pd.Timestamp("2025-06-13")
 
 
 def test_interrupted_update_resumes_and_matches_an_uninterrupted_run(
@@ -792,15 +791,10 @@ AKSHARE_FUNCTIONS = ("index_hist_sw", "stock_zh_index_hist_csindex", "fund_etf_h
 
 
 def file_digest(store: Store) -> str:
-    """SHA-256 of the SQLite file once everything written so far is checkpointed into it."""
-    import hashlib
-
+    """SHA-256 of the SQLite file once everything written so far is checkpointed into it (on
+    PostgreSQL: of every table's rows)."""
     store.engine.dispose()
-    path = store.url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as con:
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return digest(store.url)
 
 
 def refuse_everything(fake: FakeAkshare, exc: BaseException) -> None:

@@ -13,6 +13,7 @@ import pytest
 from allocator.cli import main
 from allocator.store import Store
 from tests.conftest import synthetic_market  # noqa: E402
+from tests.dbkit import digest as database_digest
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -26,8 +27,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 @pytest.fixture
-def loaded_db(tmp_path: Path, universe) -> str:  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def loaded_db(db_backend, universe) -> str:  # type: ignore[no-untyped-def]
+    url = db_backend.new_url("cli")
     store = Store(url)
     store.init_schema()
     frames = synthetic_market(universe, start="2019-01-02", end="2020-06-30")
@@ -46,8 +47,8 @@ def db_snapshot(url: str) -> dict[str, int]:
     return {t: s.count(t) for t in ("bars", "instruments", "fundamentals", "calendar")}
 
 
-def test_init_twice_is_idempotent(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def test_init_twice_is_idempotent(db_backend, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = db_backend.new_url("init")
     code, out, _ = run_cli(["--db", url, "init"], capsys)
     assert code == 0 and "created" in out
     code, out, _ = run_cli(["--db", url, "init"], capsys)
@@ -97,8 +98,8 @@ def test_bad_input_one_line_nonzero_and_db_untouched(loaded_db: str, tmp_path: P
     assert db_snapshot(loaded_db) == before
 
 
-def test_commands_on_an_uninitialised_database_say_what_to_do(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
+def test_commands_on_an_uninitialised_database_say_what_to_do(db_backend, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = db_backend.new_url("empty")
     code, _, err = run_cli(["--db", url, "data", "status"], capsys)
     assert code != 0 and "allocator init" in err
 
@@ -126,17 +127,11 @@ def test_unreachable_source_fails_cleanly_and_keeps_data(loaded_db: str, tmp_pat
 
 def test_dead_proxy_stops_the_update_at_once_and_leaves_the_file_as_it_was(  # type: ignore[no-untyped-def]
         loaded_db: str, tmp_path: Path, capsys, monkeypatch) -> None:
-    import hashlib
     import socket
-    import sqlite3
     import time
 
     def digest() -> str:
-        path = loaded_db.removeprefix("sqlite:///")
-        with sqlite3.connect(path) as con:  # anything written so far goes into the file itself
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        con.close()
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return database_digest(loaded_db)  # SQLite: the file byte for byte
 
     def connect(_sock: socket.socket, address: tuple) -> None:  # type: ignore[type-arg]
         # What the kernel answers for a dead local port, without opening one; anything else would
