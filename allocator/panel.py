@@ -261,7 +261,7 @@ def load_panel(store, universe: Universe, *, stocks: bool = False) -> MarketPane
     calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
     bars = store.read_table("bars")
     if bars.empty:
-        raise NoDataError(f"no bars in {store.url}; run `allocator data load-bundled` first")
+        raise NoDataError(f"no bars in {store.display_url}; run `allocator data load-bundled` first")
     return panel_from_frames(
         universe,
         bars,

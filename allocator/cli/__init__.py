@@ -39,6 +39,13 @@ class AppContext:
         return database_url(self.db_option, self.settings)
 
     @property
+    def display_db_url(self) -> str:
+        """``db_url`` with its password masked: the only form of it to print or log."""
+        from allocator.store.urls import redact_url
+
+        return redact_url(self.db_url)
+
+    @property
     def store(self) -> Store:
         if "store" not in self._cache:
             from allocator.store import Store
@@ -120,11 +127,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the boundary where every failure becomes one line
         from allocator.errors import AllocatorError
+        from allocator.store.urls import redact_text
 
         if debug:
             raise
         if isinstance(exc, AllocatorError):
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {redact_text(str(exc))}", err=True)
             sys.exit(exc.exit_code)
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        click.echo(f"error: unexpected {type(exc).__name__}: {redact_text(str(exc))} "
+                   "(run with --debug for details)", err=True)
         sys.exit(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -23,7 +25,7 @@ def init_all_tables(app: AppContext) -> list[str]:
 def init(app: AppContext) -> None:
     """Create the database schema (idempotent): market data and the paper ledger."""
     created = init_all_tables(app)
-    click.echo(f"schema ready in {app.db_url}" + (f" (created {', '.join(created)})" if created else " (no change)"))
+    click.echo(f"schema ready in {app.display_db_url}" + (f" (created {', '.join(created)})" if created else " (no change)"))
 
 
 @click.group()
@@ -39,10 +41,37 @@ def load_bundled_cmd(app: AppContext) -> None:
 
     init_all_tables(app)
     start = time.perf_counter()
-    written = load_bundled(app.store)
+    with _tables_progress() as progress:
+        written = load_bundled(app.store, progress=progress)
     took = time.perf_counter() - start
-    click.echo(f"loaded the bundled dataset into {app.db_url} in {took:.1f} s:")
+    click.echo(f"loaded the bundled dataset into {app.display_db_url} in {took:.1f} s:")
     click.echo(format_table(["table", "rows"], [[t, f"{n:,}"] for t, n in written.items()], "lr"))
+
+
+@contextmanager
+def _tables_progress() -> Iterator[Callable[[str, int], None] | None]:
+    """A ``load_bundled`` progress callback drawing a tqdm bar over the tables on stderr when it
+    is a terminal; None otherwise."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    from allocator.data.bundled import BUNDLED_TABLES
+
+    bar = tqdm(total=len(BUNDLED_TABLES), desc="loading", unit="table", file=sys.stderr, leave=False,
+               dynamic_ncols=True)
+
+    def table_done(table: str, rows: int) -> None:
+        bar.set_postfix_str(f"{table} {rows:,} rows", refresh=False)
+        bar.update(1)
+
+    try:
+        yield table_done
+    finally:
+        bar.close()
 
 
 @data.command("update")

@@ -7,6 +7,8 @@ partial re-import cannot wipe good data, and loading the same rows twice changes
 from __future__ import annotations
 
 import datetime as dt
+import io
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, inspect, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import SQLModel
 
 from allocator.errors import DataError, NoDataError
 from allocator.store.models import MARKET_TABLES
+from allocator.store.urls import redact_url
 
 _CHUNK = 100_000
 
@@ -55,12 +58,129 @@ def _column_values(values: pd.Series, python_type: type) -> list:
     return out.tolist()
 
 
+# -- PostgreSQL bulk upsert ------------------------------------------------------------------------
+
+_STAGES = itertools.count()
+
+
+def _arrow_column(values: pd.Series, python_type: type):  # type: ignore[no-untyped-def]
+    """One column as an Arrow array for COPY: the values :func:`_column_values` gives SQLite."""
+    import pyarrow as pa
+
+    missing = pd.isna(values).to_numpy()
+    if python_type is dt.date:
+        days = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+        return pa.array(days, type=pa.date32(), mask=missing)
+    if python_type is float:
+        floats = pd.to_numeric(values, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+        return pa.array(floats, type=pa.float64(), mask=missing)
+    objects = values.astype(object).to_numpy(copy=True)
+    objects[missing] = None
+    try:
+        return pa.array(objects, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str: PostgreSQL parses their text
+        return pa.array([None if v is None else str(v) for v in objects], type=pa.string())
+
+
+def _merge_duplicate_keys(frame: pd.DataFrame, keys: list[str], types: dict[str, type]) -> pd.DataFrame:
+    """One row per key, as SQLite's row-by-row upsert leaves it: per column the last non-NULL value."""
+    normal = {k: pd.to_datetime(frame[k]).to_numpy().astype("datetime64[D]") if types[k] is dt.date
+              else frame[k] for k in keys}
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for part in normal.values():  # one integer per key tuple (factorised: no overflow)
+        codes, uniques = pd.factorize(part, use_na_sentinel=True)
+        combined, _ = pd.factorize(combined * (len(uniques) + 1) + (codes + 1))
+    if combined.max(initial=-1) + 1 == len(frame):
+        return frame
+    merged = frame.assign(**normal).groupby(keys, sort=False, dropna=False).last().reset_index()
+    return merged[list(frame.columns)]
+
+
+def _pg_upsert(conn: Connection, sa_table, frame: pd.DataFrame, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Write ``frame`` with COPY, in the caller's transaction.
+
+    Into an empty table the rows are copied straight in. Otherwise they are copied into a
+    temporary table and merged in one statement that inserts the absent keys and updates the
+    stored rows whose values change (``coalesce``: a NULL keeps the stored value), so a reload
+    writes nothing. Should another transaction add one of the keys meanwhile (a unique
+    violation), the copy falls back to the merge and the merge to ``INSERT ... ON CONFLICT DO
+    UPDATE``; that statement also takes a frame with a NULL in (or without) a NOT NULL column,
+    for PostgreSQL to reject it as SQLite does.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from psycopg import errors as pg_errors
+    from sqlalchemy.exc import IntegrityError
+
+    cols = list(frame.columns)
+    types = {c: sa_table.c[c].type.python_type for c in cols}
+    # NOT NULL columns left out or holding NULLs: SQLite's upsert rejects those rows even for stored keys.
+    rejected = any(c.name not in types or frame[c.name].isna().any()
+                   for c in sa_table.c if not c.nullable and c.server_default is None)
+    if not rejected:
+        # One statement cannot write a key twice; SQLite's row-by-row upsert merges them.
+        frame = _merge_duplicate_keys(frame, keys, types)
+    sink = io.BytesIO()
+    pacsv.write_csv(pa.Table.from_arrays([_arrow_column(frame[c], types[c]) for c in cols], names=cols),
+                    sink, pacsv.WriteOptions(include_header=False))  # NULL: empty and unquoted
+    csv = sink.getvalue()
+    del sink
+
+    q = conn.dialect.identifier_preparer.quote
+    target, stage = q(sa_table.name), q(f"upsert_{sa_table.name}_{next(_STAGES)}")
+    names = ", ".join(q(c) for c in cols)
+    raw = conn.connection.driver_connection
+
+    def copy_into(table: str) -> None:
+        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                f"COPY {table} ({names}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')") as copy:
+            copy.write(csv)
+
+    if not rejected and conn.exec_driver_sql(f"SELECT NOT EXISTS (SELECT 1 FROM {target})").scalar():
+        try:
+            with conn.begin_nested():
+                copy_into(target)
+            return
+        except pg_errors.UniqueViolation:
+            pass  # a concurrent writer added one of the keys: merge
+
+    values = [c for c in cols if c not in keys]
+    match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {target} WITH NO DATA")
+    copy_into(stage)
+    upsert = (f"INSERT INTO {target} AS t ({names}) SELECT {names} FROM {stage} "
+              f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO "
+              + (f"UPDATE SET {', '.join(f'{q(c)} = COALESCE(EXCLUDED.{q(c)}, t.{q(c)})' for c in values)}"
+                 if values else "NOTHING"))
+    if rejected:
+        conn.exec_driver_sql(upsert)
+    else:
+        # The UPDATE does not see the CTE's inserts (one snapshot): it touches only stored rows.
+        merge = (f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage} AS s "
+                 f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {match})")
+        if values:
+            changed = " OR ".join(f"(s.{q(c)} IS NOT NULL AND s.{q(c)} IS DISTINCT FROM t.{q(c)})" for c in values)
+            merge = (f"WITH added AS ({merge}) UPDATE {target} AS t SET "
+                     + ", ".join(f"{q(c)} = COALESCE(s.{q(c)}, t.{q(c)})" for c in values)
+                     + f" FROM {stage} AS s WHERE {match} AND ({changed})")
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(merge)
+        except IntegrityError as exc:
+            if not isinstance(exc.orig, pg_errors.UniqueViolation):
+                raise
+            conn.exec_driver_sql(upsert)  # a concurrent writer added one of the keys
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
+
+
 class Store:
     """One database holding market data (and, through other packages, the paper ledger)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+
+    display_url = property(lambda self: redact_url(self.url), doc="``url``, password masked")
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -90,7 +210,7 @@ class Store:
                    if not inspect(self.engine).has_table(m.__tablename__)]
         if missing:
             raise NoDataError(
-                f"database {self.url} has no schema (missing {', '.join(missing)}); "
+                f"database {self.display_url} has no schema (missing {', '.join(missing)}); "
                 "run `allocator init` first"
             )
 
@@ -120,30 +240,31 @@ class Store:
             raise DataError(f"{table}: key columns missing: {missing}")
         if frame.empty:
             return 0
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            # COPY (straight in, or into a temporary table merged by one statement): no per-row work.
+            if conn.dialect.driver != "psycopg":
+                raise DataError(f"PostgreSQL upserts use the psycopg 3 driver (postgresql+psycopg://...), "
+                                f"not {conn.dialect.driver}")
+            _pg_upsert(conn, sa_table, frame, keys)
+            return len(frame)
+        if dialect != "sqlite":
+            raise DataError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
         cols = list(frame.columns)
         columns = [_column_values(frame[c], sa_table.c[c].type.python_type) for c in cols]
         rows = list(zip(*columns, strict=True))
-        dialect = conn.dialect.name
-        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-        if insert is None:
-            raise DataError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
-        stmt = insert(sa_table).values({c: bindparam(c) for c in cols})
+        stmt = sqlite.insert(sa_table).values({c: bindparam(c) for c in cols})
         updates = {c: func.coalesce(stmt.excluded[c], sa_table.c[c]) for c in cols if c not in keys}
         stmt = (stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates
                 else stmt.on_conflict_do_nothing(index_elements=keys))
         compiled = stmt.compile(dialect=conn.dialect)
         # Positional driver-level executemany: an order of magnitude faster than dict binding.
-        if dialect == "sqlite":
-            sql = str(compiled)
-            names = compiled.positiontup or []
-            order = [cols.index(n) for n in names]
-            params = [tuple(r[i] for i in order) for r in rows] if order != list(range(len(cols))) else rows
-            for start in range(0, len(params), _CHUNK):
-                conn.exec_driver_sql(sql, params[start:start + _CHUNK])
-        else:
-            records = [dict(zip(cols, r, strict=True)) for r in rows]
-            for start in range(0, len(records), _CHUNK):
-                conn.execute(stmt, records[start:start + _CHUNK])
+        sql = str(compiled)
+        names = compiled.positiontup or []
+        order = [cols.index(n) for n in names]
+        params = [tuple(r[i] for i in order) for r in rows] if order != list(range(len(cols))) else rows
+        for start in range(0, len(params), _CHUNK):
+            conn.exec_driver_sql(sql, params[start:start + _CHUNK])
         return len(rows)
 
     # -- reads --------------------------------------------------------------------------------
