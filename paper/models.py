@@ -16,7 +16,8 @@ Money
     Ledger amounts are integers in fen (0.01 CNY, columns ending ``_fen``): balances are exact
     sums and every entry sums to exactly zero. Prices are the exchange prices (3 decimals for
     ETFs); market values and NAV are floats in CNY (an odd lot times a 3-decimal price is not a
-    whole number of fen).
+    whole number of fen). Fen and share counts are ``BIGINT`` (PostgreSQL's ``INTEGER`` is
+    32-bit: 21 million CNY in fen); `allocator init` widens older PostgreSQL tables.
 
 Tables
     ``paper_portfolio``   name, model, parameters (JSON: model parameters, costs, lot size,
@@ -45,7 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -56,7 +57,7 @@ class PaperPortfolio(SQLModel, table=True):
     strategy: str = Field(max_length=64)
     params: str = Field(sa_column=Column(Text, nullable=False))  # JSON, sorted keys
     start_date: dt.date
-    initial_cash_fen: int
+    initial_cash_fen: int = Field(sa_type=BigInteger)
     benchmark: str = Field(max_length=16)
     created_at: dt.datetime  # wall clock of `paper create` (not part of the replayed ledger)
 
@@ -85,7 +86,7 @@ class PaperOrder(SQLModel, table=True):
     trade_date: dt.date
     code: str = Field(max_length=16)
     side: str = Field(max_length=4)  # buy | sell
-    shares: int
+    shares: int = Field(sa_type=BigInteger)
     price: float  # planning price
 
 
@@ -98,7 +99,7 @@ class PaperOrderEvent(SQLModel, table=True):
     portfolio: str = Field(max_length=64, index=True)
     date: dt.date
     kind: str = Field(max_length=12)  # carried | reduced | cancelled
-    shares: int  # shares affected (waiting, cut or cancelled)
+    shares: int = Field(sa_type=BigInteger)  # shares affected (waiting, cut or cancelled)
     reason: str = Field(sa_column=Column(Text, nullable=False))
 
 
@@ -112,10 +113,10 @@ class PaperFill(SQLModel, table=True):
     date: dt.date
     code: str = Field(max_length=16)
     side: str = Field(max_length=4)
-    shares: int
+    shares: int = Field(sa_type=BigInteger)
     price: float
-    value_fen: int
-    fee_fen: int
+    value_fen: int = Field(sa_type=BigInteger)
+    fee_fen: int = Field(sa_type=BigInteger)
 
 
 class PaperPosting(SQLModel, table=True):
@@ -126,12 +127,12 @@ class PaperPosting(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=24)
     portfolio: str = Field(max_length=64)
     date: dt.date
-    seq: int  # position of the entry within the portfolio's ledger (0, 1, ...)
+    seq: int = Field(sa_type=BigInteger)  # position of the entry within the portfolio's ledger (0, 1, ...)
     entry_id: str = Field(max_length=24)
     kind: str = Field(max_length=16)  # capital | fill | distribution | split | correction
     account: str = Field(max_length=40)
-    amount_fen: int  # debit > 0, credit < 0; an entry sums to 0
-    shares: int = 0  # share change (position accounts only)
+    amount_fen: int = Field(sa_type=BigInteger)  # debit > 0, credit < 0; an entry sums to 0
+    shares: int = Field(default=0, sa_type=BigInteger)  # share change (position accounts only)
     memo: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
@@ -142,11 +143,11 @@ class PaperSnapshot(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=24)
     portfolio: str = Field(max_length=64)
     date: dt.date
-    cash_fen: int
+    cash_fen: int = Field(sa_type=BigInteger)
     market_value: float
     nav: float
     benchmark_level: float
-    postings: int  # postings in the ledger through this day (the ledger head)
+    postings: int = Field(sa_type=BigInteger)  # postings in the ledger through this day (the ledger head)
 
 
 class PaperHolding(SQLModel, table=True):
@@ -157,11 +158,11 @@ class PaperHolding(SQLModel, table=True):
     portfolio: str = Field(max_length=64)
     date: dt.date
     code: str = Field(max_length=16)
-    shares: int
+    shares: int = Field(sa_type=BigInteger)
     price: float
     price_date: dt.date
     value: float
-    cost_fen: int
+    cost_fen: int = Field(sa_type=BigInteger)
 
 
 LEDGER_TABLES = (PaperRun, PaperOrder, PaperOrderEvent, PaperFill, PaperPosting, PaperSnapshot, PaperHolding)

@@ -25,7 +25,10 @@ def init_all_tables(app: AppContext) -> list[str]:
 def init(app: AppContext) -> None:
     """Create the database schema (idempotent): market data and the paper ledger."""
     created = init_all_tables(app)
-    click.echo(f"schema ready in {app.display_db_url}" + (f" (created {', '.join(created)})" if created else " (no change)"))
+    widened = app.store.widen_integer_columns()
+    changes = ([f"created {', '.join(created)}"] if created else []) + (
+        [f"widened {', '.join(widened)} to BIGINT"] if widened else [])
+    click.echo(f"schema ready in {app.display_db_url} ({'; '.join(changes) or 'no change'})")
 
 
 @click.group()

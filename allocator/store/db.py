@@ -200,6 +200,30 @@ class Store:
         after = set(inspect(self.engine).get_table_names())
         return sorted(after - before)
 
+    def widen_integer_columns(self) -> list[str]:
+        """On PostgreSQL, turn stored ``integer`` columns the schema declares ``BIGINT`` into
+        ``bigint`` (tables created before the ledger's fen and share counts became 64-bit: 32 bits
+        overflow at 21 million CNY). Widening keeps every value; returns ``table.column`` per change."""
+        if self.engine.dialect.name != "postgresql":
+            return []  # SQLite's INTEGER is 64-bit whatever the declared type
+        from sqlalchemy import BigInteger, Integer
+
+        changed = []
+        inspector = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in SQLModel.metadata.sorted_tables:
+                if not inspector.has_table(table.name):
+                    continue
+                stored = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    kind = stored.get(column.name)
+                    if (isinstance(column.type, BigInteger) and isinstance(kind, Integer)
+                            and not isinstance(kind, BigInteger)):
+                        q = conn.dialect.identifier_preparer.quote
+                        conn.exec_driver_sql(f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(column.name)} TYPE BIGINT")
+                        changed.append(f"{table.name}.{column.name}")
+        return changed
+
     def require_schema(self) -> None:
         path = self.sqlite_path
         if path is not None and not path.exists():

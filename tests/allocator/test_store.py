@@ -74,3 +74,23 @@ def test_read_table_types(store: Store) -> None:
     assert store.last_dates() == {}  # no instruments joined yet
     store.upsert("instruments", pd.DataFrame({"code": ["A.SI", "B.SI"], "kind": "industry", "name": ["a", "b"]}))
     assert store.last_dates("industry") == {"A.SI": pd.Timestamp("2024-01-03"), "B.SI": pd.Timestamp("2024-01-02")}
+
+
+def test_init_widens_32_bit_ledger_columns_keeping_their_values(db_backend) -> None:  # type: ignore[no-untyped-def]
+    import paper.models  # noqa: F401  (registers the ledger tables)
+    from sqlalchemy import text
+
+    s = Store(db_backend.new_url("widen"))
+    s.init_schema()
+    if db_backend.name == "sqlite":
+        assert s.widen_integer_columns() == []  # SQLite's INTEGER is 64-bit already
+        return
+    with s.engine.begin() as conn:  # a table as created before the fen counts were BIGINT
+        conn.execute(text("ALTER TABLE paper_snapshot ALTER COLUMN cash_fen TYPE INTEGER"))
+        conn.execute(text("INSERT INTO paper_snapshot (id, portfolio, date, cash_fen, market_value, nav, benchmark_level, "
+                          "postings) VALUES ('x', 'p', '2024-01-02', 2000000000, 0, 0, 0, 1)"))
+    assert s.widen_integer_columns() == ["paper_snapshot.cash_fen"]
+    assert s.widen_integer_columns() == []
+    with s.engine.begin() as conn:
+        conn.execute(text("UPDATE paper_snapshot SET cash_fen = cash_fen * 500"))  # 1e10 CNY in fen
+        assert conn.execute(text("SELECT cash_fen FROM paper_snapshot")).scalar() == 1_000_000_000_000

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from allocator.store import Store
 from allocator.store.models import MARKET_TABLES
+from tests.allocator.test_store import _bars
 
 _N = itertools.count()
 
@@ -55,15 +56,6 @@ def lite(tmp_path) -> Store:  # type: ignore[no-untyped-def]
     s.init_schema()
     yield s
     s.engine.dispose()
-
-
-def _bars() -> pd.DataFrame:
-    return pd.DataFrame({
-        "code": ["A.SI", "A.SI", "B.SI"],
-        "date": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-02"]),
-        "close": [10.0, 11.0, 20.0],
-        "amount": [1e9, np.nan, 2e9],
-    })
 
 
 def _both(stores: tuple[Store, ...], table: str, frame: pd.DataFrame) -> list[int]:
