@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,6 +46,8 @@ from sqlalchemy import Connection, inspect, select, text
 from allocator.errors import AllocatorError, ConfigError, NoDataError
 from allocator.orders import CostModel, PlanParams
 from paper import models as m
+
+log = logging.getLogger(__name__)
 
 ID_LEN = 24
 CASH = "cash"
@@ -183,7 +186,7 @@ def has_ledger_schema(store: Any) -> bool:
 
 def require_ledger_schema(store: Any) -> None:
     if not has_ledger_schema(store):
-        raise NoDataError(f"database {store.url} has no paper-ledger tables; run `allocator init` first")
+        raise NoDataError(f"database {store.display_url} has no paper-ledger tables; run `allocator init` first")
 
 
 def create_portfolio(store: Any, spec: PortfolioSpec) -> None:
@@ -450,15 +453,53 @@ def _pg_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> int:
     return inserted
 
 
+def _say_waiting(name: str) -> None:
+    # A warning reaches stderr even where no logging is configured (the CLI): the user sees why
+    # this process has paused.
+    log.warning("book %s: another process is writing it; waiting for its write lock "
+                "(its days will not be posted twice)", name)
+
+
+def _begin_immediate(execute: Any, name: str, locked_error: type[Exception]) -> None:
+    """``BEGIN IMMEDIATE``, saying so first if another writer holds the database's write lock."""
+    (timeout,) = execute("PRAGMA busy_timeout").fetchone()
+    execute("PRAGMA busy_timeout=0")
+    try:
+        execute("BEGIN IMMEDIATE")
+        return
+    except locked_error as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+    finally:
+        execute(f"PRAGMA busy_timeout={int(timeout)}")
+    _say_waiting(name)
+    execute("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def locked(store: Any, name: str) -> Iterator[Connection]:
-    """A write transaction holding the book's write lock (see the module docstring)."""
+    """A write transaction holding the book's write lock (see the module docstring).
+
+    When another process holds the lock, a warning says so and the call waits for it.
+    """
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(conn.exec_driver_sql, name, OperationalError)
         else:
+            from psycopg.errors import LockNotAvailable
+
             conn.begin()
-            conn.execute(select(m.PaperPortfolio.name).where(m.PaperPortfolio.name == name).with_for_update())
+            portfolio = select(m.PaperPortfolio.name).where(m.PaperPortfolio.name == name)
+            try:
+                with conn.begin_nested():
+                    conn.execute(portfolio.with_for_update(nowait=True))
+            except DBAPIError as exc:
+                if not isinstance(exc.orig, LockNotAvailable):
+                    raise
+                _say_waiting(name)
+                conn.execute(portfolio.with_for_update())
         try:
             yield conn
         except BaseException:
@@ -551,7 +592,7 @@ class LedgerWriter:
             with locked(self.store, name) as conn:
                 _write(conn, name, base, days)
             return
-        cur.execute("BEGIN IMMEDIATE")
+        _begin_immediate(cur.execute, name, sqlite3.OperationalError)
         try:
             _write(cur, name, base, days)
         except BaseException:

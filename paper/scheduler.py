@@ -35,6 +35,11 @@ log = logging.getLogger("allocator.serve")
 
 JOB_DAILY = "paper-daily"
 JOB_CATCHUP = "paper-catchup"
+#: Named database locks (:mod:`allocator.store.locks`): one scheduler per database, one daily
+#: job at a time.
+LOCK_SCHEDULER = "scheduler"
+LOCK_DAILY_JOB = "daily-job"
+STANDBY_POLL_S = 5.0
 MISFIRE_GRACE_S = 6 * 3600
 
 _STOP = threading.Event()
@@ -54,17 +59,15 @@ def daily_job(db_url: str, config_path: str | None = None, update_data: bool = F
     """Update data (optionally), then step every paper book up to the last day with data.
 
     Returns a summary (also logged): ``date``, ``trading_day``, ``updated``, ``books`` (one
-    :meth:`paper.engine.RunReport.to_dict` per book).
+    :meth:`paper.engine.RunReport.to_dict` per book), and ``skipped`` (why) when another process
+    is running the job on the same database: the job runs once at a time per database.
     """
     import pandas as pd
 
     import paper.models  # noqa: F401  (registers the ledger tables)
     from allocator.calendar import TradingCalendar
-    from allocator.config import load_settings, load_universe
-    from allocator.panel import load_panel
+    from allocator.config import load_settings
     from allocator.store import Store
-    from paper.engine import ModelRunner, needs_stocks, run_portfolio
-    from paper.ledger import has_ledger_schema, list_portfolios
 
     settings = load_settings(config_path)
     store = Store(db_url)
@@ -73,6 +76,28 @@ def daily_job(db_url: str, config_path: str | None = None, update_data: bool = F
     calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
     trading = calendar.is_trading_day(day)
     summary: dict[str, Any] = {"date": day.date().isoformat(), "trading_day": trading, "updated": None, "books": []}
+    from allocator.store.locks import NamedLock
+
+    job_lock = NamedLock(store, LOCK_DAILY_JOB)
+    if not job_lock.acquire():
+        # Running it as well would be safe (the ledger never double-posts) but would repeat the
+        # data update and the work; the other process does both.
+        log.warning("the daily job is already running in another process on this database; skipped")
+        summary["skipped"] = "the daily job is already running in another process on this database"
+        return summary
+    try:
+        _update_and_step(store, settings, day, trading, update_data, summary)
+    finally:
+        job_lock.release()
+    return summary
+
+
+def _update_and_step(store: Any, settings: Any, day: Any, trading: bool, update_data: bool,
+                     summary: dict[str, Any]) -> None:
+    from allocator.config import load_universe
+    from allocator.store.urls import redact_text
+    from paper.ledger import has_ledger_schema, list_portfolios
+
     if update_data and trading:
         try:
             from allocator.sources.akshare_source import update
@@ -80,15 +105,24 @@ def daily_job(db_url: str, config_path: str | None = None, update_data: bool = F
             result = update(store, settings, load_universe(settings.universe.default), until=day.date())
             summary["updated"] = bool(result.ok)
         except Exception as exc:  # noqa: BLE001 - a failed update must not stop the marks
-            log.warning("data update failed: %s; stepping with the data stored", exc)
+            log.warning("data update failed: %s; stepping with the data stored", redact_text(str(exc)))
             summary["updated"] = False
     if not has_ledger_schema(store):
-        log.info("no paper-ledger tables in %s; nothing to step", db_url)
-        return summary
+        log.info("no paper-ledger tables in %s; nothing to step", store.display_url)
+        return
     books = list_portfolios(store)
     if not books:
         log.info("no paper books to step")
-        return summary
+        return
+    _step_books(store, settings, books, day, summary)
+
+
+def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    from allocator.config import load_universe
+    from allocator.panel import load_panel
+    from allocator.store.urls import redact_text
+    from paper.engine import ModelRunner, needs_stocks, run_portfolio
+
     panel = load_panel(store, load_universe(settings.universe.default),
                        stocks=needs_stocks(b.strategy for b in books))
     runner = ModelRunner(panel)
@@ -98,14 +132,13 @@ def daily_job(db_url: str, config_path: str | None = None, update_data: bool = F
         try:
             report = run_portfolio(store, panel, book.name, until=day, runner=runner, stop=_STOP.is_set)
         except Exception as exc:  # noqa: BLE001 - one broken book must not stop the others
-            log.error("%s: step failed: %s", book.name, exc)
-            summary["books"].append({"name": book.name, "error": str(exc)})
+            log.error("%s: step failed: %s", book.name, redact_text(str(exc)))
+            summary["books"].append({"name": book.name, "error": redact_text(str(exc))})
             continue
         log.info("%s: stepped %d day(s)%s%s", book.name, report.stepped,
                  f" through {report.last.date()}" if report.last is not None else "",
                  f"; {report.stopped}" if report.stopped else "")
         summary["books"].append(report.to_dict())
-    return summary
 
 
 def scheduled_job(config_path: str | None = None, update_data: bool = False) -> dict[str, Any]:
@@ -154,21 +187,43 @@ def build_scheduler(db_url: str, config_path: str | None = None, *, update_data:
 
 
 def serve(db_url: str, config_path: str | None = None, *, update_data: bool = False,
-          every_seconds: float | None = None) -> None:
-    """Run the scheduler until SIGTERM or SIGINT; returns after a clean shutdown."""
-    scheduler = build_scheduler(db_url, config_path, update_data=update_data, every_seconds=every_seconds)
+          every_seconds: float | None = None, standby_poll: float = STANDBY_POLL_S) -> None:
+    """Run the scheduler until SIGTERM or SIGINT; returns after a clean shutdown.
+
+    One scheduler per database: a second ``serve`` on the same database finds the scheduler lock
+    taken, says so, and stands by (running nothing) until the first stops or dies, then takes
+    over.
+    """
+    from allocator.store import Store
+    from allocator.store.locks import NamedLock
+
     _STOP.clear()
+    running: list[Any] = []
 
     def stop(signum: int, _frame: Any) -> None:
         log.info("signal %d: stopping after the current day", signum)
         request_stop()
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
+        if running and running[0].running:
+            running[0].shutdown(wait=True)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    lock = NamedLock(Store(db_url), LOCK_SCHEDULER)
     try:
+        if not lock.acquire():
+            log.warning("another `allocator serve` is running on this database (it holds the scheduler lock); "
+                        "standing by, checking every %g s, to take over when it stops", standby_poll)
+            while not lock.acquire():
+                if _STOP.wait(standby_poll):
+                    log.info("stopped while standing by; no job was run")
+                    return
+            log.info("the other service stopped: this one takes over the schedule")
+        if _STOP.is_set():
+            return
+        scheduler = build_scheduler(db_url, config_path, update_data=update_data, every_seconds=every_seconds)
+        running.append(scheduler)
         scheduler.start()
     finally:
+        lock.release()
         for s, handler in previous.items():
             signal.signal(s, handler)
     log.info("scheduler stopped")

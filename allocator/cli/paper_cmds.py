@@ -110,7 +110,7 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
     known = store.read("SELECT MIN(date) AS first FROM daily_bar WHERE code = :c", {"c": bench}, date_cols=("first",))
     bench_first = known["first"].iloc[0]
     if pd.isna(bench_first):
-        raise NoDataError(f"benchmark {bench} has no bars in {app.db_url}; load data first")
+        raise NoDataError(f"benchmark {bench} has no bars in {app.display_db_url}; load data first")
     if pd.Timestamp(first) <= pd.Timestamp(bench_first):
         # The book's record starts from the benchmark's close the day before its first day.
         raise NoDataError(f"--start {day}: the benchmark {bench} starts on {pd.Timestamp(bench_first).date()}; "
@@ -163,6 +163,9 @@ def _run_books(app: AppContext, names: list[str], until: str | None,
 def run_cmd(app: AppContext, name: str, until: str | None, as_json: bool) -> None:
     """Step book NAME through every pending day (mark, rebalance on trade dates, fills)."""
     (report,) = _run_books(app, [name], until)
+    if report.retries:
+        click.echo(f"{name}: another process wrote days of this book meanwhile; this run carried on from "
+                   f"its last day ({report.retries} time(s)) and posted nothing twice", err=True)
     if report.stopped:
         click.echo(report.stopped, err=True)
     if as_json:
@@ -348,8 +351,10 @@ def demo_cmd(app: AppContext, months: int, capital: float) -> None:
 @click.option("--once", is_flag=True, help="Run the daily job once (catch up every book) and exit.")
 @click.option("--every", "every_seconds", type=float, hidden=True,
               help="Run the job every SECONDS instead of after the close (testing).")
+@click.option("--standby-poll", type=float, default=5.0, show_default=True,
+              help="While another service holds this database's scheduler, check every SECONDS to take over.")
 @pass_app
-def serve(app: AppContext, update_data: bool, once: bool, every_seconds: float | None) -> None:
+def serve(app: AppContext, update_data: bool, once: bool, every_seconds: float | None, standby_poll: float) -> None:
     """Run the scheduler: after each trading day's close, update data and step every paper book
     (the monthly rebalance is the step of each book's trade date). Stops cleanly on SIGTERM."""
     import logging
@@ -365,6 +370,7 @@ def serve(app: AppContext, update_data: bool, once: bool, every_seconds: float |
         echo_json(summary)
         return
     s = app.settings.schedule
-    click.echo(f"serving {app.db_url}: daily job at {s.daily_job_time} {s.timezone} on trading days"
+    click.echo(f"serving {app.display_db_url}: daily job at {s.daily_job_time} {s.timezone} on trading days"
                + (f" (every {every_seconds:g} s)" if every_seconds else "") + "; Ctrl-C or SIGTERM stops", err=True)
-    run_scheduler(app.db_url, app.config_path, update_data=update_data, every_seconds=every_seconds)
+    run_scheduler(app.db_url, app.config_path, update_data=update_data, every_seconds=every_seconds,
+                  standby_poll=standby_poll)

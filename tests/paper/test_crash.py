@@ -99,17 +99,52 @@ def test_two_runs_at_once_never_double_post(synthetic_db: str, tmp_path: Path) -
         assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
         time.sleep(0.01)
     barrier.touch()
-    reports = []
+    reports, errs = [], []
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         reports.append(json.loads(out))
+        errs.append(err)
     # Every day was written exactly once, by one of the two; both wrote some.
     assert sum(r["stepped"] for r in reports) == TOTAL_DAYS
     assert all(r["stepped"] > 0 for r in reports) and sum(r["retries"] for r in reports) > 0
+    # The one that found the other's days says so.
+    for report, err in zip(reports, errs, strict=True):
+        assert ("another process wrote days of this book meanwhile" in err) == (report["retries"] > 0), err
     assert all(r["up_to_date"] == "2021-10-29" for r in reports)
     store = Store(synthetic_db)
     assert dump_ledger(store) == expected
     snaps = pd.read_sql("SELECT date FROM paper_snapshot", store.engine)
     assert len(snaps) == TOTAL_DAYS and snaps["date"].is_unique
     assert check_portfolio(store, "rs").ok
+
+
+def test_a_writer_that_waits_for_the_book_lock_says_so(synthetic_db: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+    import threading
+
+    from paper.ledger import locked
+
+    create_book(synthetic_db, "rs", "rs_mainline", START, 1_000_000)
+    store = Store(synthetic_db)
+    order: list[str] = []
+    second_has_it = threading.Event()
+
+    def second_writer() -> None:
+        with locked(store, "rs"):
+            order.append("second")
+        second_has_it.set()
+
+    with caplog.at_level(logging.WARNING, logger="paper.ledger"):
+        with locked(store, "rs"):
+            other = threading.Thread(target=second_writer)
+            other.start()
+            deadline = time.monotonic() + 30
+            while "waiting for its write lock" not in caplog.text:
+                assert time.monotonic() < deadline, "the waiting writer said nothing"
+                time.sleep(0.01)
+            assert not second_has_it.wait(0.2)  # it waits while the first holds the lock
+            order.append("first")
+        other.join(30)
+    assert order == ["first", "second"]
+    assert "book rs: another process is writing it" in caplog.text

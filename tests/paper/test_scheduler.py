@@ -127,3 +127,41 @@ def test_daily_job_updates_data_on_trading_days_only(synthetic_db: str, monkeypa
     create_book(synthetic_db, "a", "rs_mainline", "2021-10-08", 100_000)
     summary = daily_job(synthetic_db, update_data=True, today="2021-10-29")
     assert summary["updated"] is False and summary["books"][0]["stepped"] == 16  # marks go on
+
+
+def test_the_daily_job_runs_once_at_a_time_per_database(synthetic_db: str) -> None:
+    from allocator.store.locks import NamedLock
+    from paper.scheduler import LOCK_DAILY_JOB
+
+    create_book(synthetic_db, "a", "rs_mainline", "2021-09-01", 1_000_000)
+    other = NamedLock(Store(synthetic_db), LOCK_DAILY_JOB)  # another process running the job
+    assert other.acquire()
+    try:
+        summary = daily_job(synthetic_db, today="2021-10-29")
+        assert "another process" in summary["skipped"] and summary["books"] == []
+        assert snapshot_count(synthetic_db, "a") == 0
+    finally:
+        other.release()
+    assert daily_job(synthetic_db, today="2021-10-29")["books"][0]["stepped"] == TOTAL
+    assert NamedLock(Store(synthetic_db), LOCK_DAILY_JOB).acquire()  # released after the job
+
+
+def test_a_second_serve_stands_by_and_takes_over_when_the_first_stops(synthetic_db: str, tmp_path: Path) -> None:
+    create_book(synthetic_db, "a", "rs_mainline", "2021-09-01", 1_000_000)
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    args = ["--db", synthetic_db, "serve", "--every", "1"]
+    first = spawn_cli(tmp_path, args, log=first_log)
+    wait_for(lambda: first_log.read_text().count("stepped 0 day(s)") >= 1, what="the first service's jobs")
+    second = spawn_cli(tmp_path, [*args, "--standby-poll", "0.2"], log=second_log)
+    wait_for(lambda: "standing by" in second_log.read_text(), what="the second service to stand by")
+    time.sleep(2.5)  # the first runs its job every second meanwhile; the second runs none
+    assert "stepped" not in second_log.read_text()
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=30) == 0, first_log.read_text()
+    wait_for(lambda: "takes over" in second_log.read_text(), what="the take-over")
+    wait_for(lambda: second_log.read_text().count("stepped 0 day(s)") >= 1, what="the second service's jobs")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=30) == 0, second_log.read_text()
+    assert snapshot_count(synthetic_db, "a") == TOTAL
+    assert check_portfolio(Store(synthetic_db), "a").ok
+    assert [j[0] for j in jobs(synthetic_db)] == [JOB_DAILY]
