@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PG_TESTS := tests/allocator/test_store.py tests/allocator/data tests/allocator/cli \
 	tests/allocator/research/test_research_cli.py tests/data tests/sources tests/paper tests/reports/test_reports.py tests/reports/test_push.py
 
-.PHONY: demo test test-sqlite test-postgres bench venv clean
+.PHONY: demo test test-sqlite test-postgres postgres-server bench venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,16 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/allocator demo
 
-test: test-sqlite test-postgres
+# The server first, so the PostgreSQL-only tests of the SQLite pass (COPY upserts, URL masking) run too.
+test: postgres-server test-sqlite test-postgres
+
+postgres-server:
+	scripts/ensure-postgres
 
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest
 
-test-postgres: $(STAMP)
-	scripts/ensure-postgres
+test-postgres: $(STAMP) postgres-server
 	$(BIN)/python -m pytest --db-backend postgresql $(PG_TESTS)
 
 bench: $(STAMP)

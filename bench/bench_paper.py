@@ -38,7 +38,9 @@ CAPITALS = (100_000, 500_000, 1_000_000, 3_000_000, 10_000_000)
 MIXED = ("monthly", "monthly", "semimonthly", "monthly", "monthly", "weekly")
 
 
-def bench(store: Store, books: int, months: int, mixed: bool = False, days_per_commit: int | None = None) -> None:
+def bench(store: Store, books: int, months: int, mixed: bool = False,
+          days_per_commit: int | None = None) -> dict[str, float]:
+    """Run the benchmark, print its figures and return them (seconds, counts)."""
     schedules = MIXED if mixed else ("monthly",)
     store.init_schema()
     models = registry.names(allocating_only=True)
@@ -94,6 +96,9 @@ def bench(store: Store, books: int, months: int, mixed: bool = False, days_per_c
     print(f"  of which {runner.runs} model runs + ETF allocation: {model_time[0]:6.2f} s; ledger work "
           f"{t_step - model_time[0]:6.2f} s ({days / max(t_step - model_time[0], 1e-9):,.0f} book-days/s)")
     print(f"paper check of every book: {t_check:6.2f} s; inconsistent: {len(bad)}")
+    return {"panel": t_panel, "step": t_step, "models": model_time[0], "ledger": t_step - model_time[0],
+            "check": t_check, "books": stepped, "book_days": days, "rebalances": rebalances,
+            "inconsistent": len(bad)}
 
 
 def main() -> None:

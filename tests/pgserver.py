@@ -175,6 +175,14 @@ def _has_c_utf8() -> bool:
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use
+    import signal
+
+    def _interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C, `kill` and a background job's SIGINT (ignored by default there) all stop and delete it.
+    for _sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_sig, _interrupt)
     server = PgServer.start(durable=True)
     server.create_database("allocator")
     print(server.url("allocator"), flush=True)
