@@ -45,6 +45,7 @@ from sqlalchemy import Connection, inspect, select, text
 
 from allocator.errors import AllocatorError, ConfigError, NoDataError
 from allocator.orders import CostModel, PlanParams
+from allocator.store.db import SQLITE_BUSY_TIMEOUT_MS
 from paper import models as m
 
 log = logging.getLogger(__name__)
@@ -462,7 +463,6 @@ def _say_waiting(name: str) -> None:
 
 def _begin_immediate(execute: Any, name: str, locked_error: type[Exception]) -> None:
     """``BEGIN IMMEDIATE``, saying so first if another writer holds the database's write lock."""
-    (timeout,) = execute("PRAGMA busy_timeout").fetchone()
     execute("PRAGMA busy_timeout=0")
     try:
         execute("BEGIN IMMEDIATE")
@@ -471,7 +471,7 @@ def _begin_immediate(execute: Any, name: str, locked_error: type[Exception]) -> 
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
     finally:
-        execute(f"PRAGMA busy_timeout={int(timeout)}")
+        execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     _say_waiting(name)
     execute("BEGIN IMMEDIATE")
 

@@ -26,11 +26,15 @@ from allocator.store.urls import redact_url
 _CHUNK = 100_000
 
 
+#: How long a SQLite connection waits for another writer's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # A large page cache keeps bulk upserts into clustered (WITHOUT ROWID) tables in memory.
     cur.execute("PRAGMA cache_size=-262144")
     cur.close()
