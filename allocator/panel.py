@@ -72,12 +72,18 @@ class MarketPanel:
     index_weights: pd.DataFrame
     stocks: dict[str, pd.DataFrame] = field(default_factory=dict)
     asof_date: pd.Timestamp | None = None
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
+    # Private: memos shared by the uncut panel and every asof() cut of it, and the uncut panel
+    # itself. Models reach full history only through causal*/by_report/by_membership below,
+    # which hand each cut no more than it may see.
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The uncut panel every asof() cut shares its cache with (see causal()).
-        if "__root__" not in self.cache:
-            self.cache["__root__"] = self
+        if "__root__" not in self._memo:
+            self._memo["__root__"] = self
+
+    def without_memos(self) -> MarketPanel:
+        """The same data with fresh memos (after ``dataclasses.replace`` changed a frame)."""
+        return replace(self, _memo={})
 
     # -- point in time -----------------------------------------------------------------------
     def asof(self, t: object) -> MarketPanel:
@@ -152,32 +158,84 @@ class MarketPanel:
         return self.cached(("members", t, len(self.classification)),
                            lambda: members_on(self.classification, t))
 
-    def causal(self, name: str, compute):  # type: ignore[no-untyped-def]
-        """A full-history frame computed once, seen only up to this panel's last date.
+    # -- the causal and memo interface ------------------------------------------------------
+    # Each ``compute`` runs once per root panel on the root (the uncut history) and must be
+    # causal: its row for date ``d`` (or its entry for report ``i``) may depend only on data
+    # dated ``<= d`` (announced at or before report ``i``). Each cut is handed only its prefix.
+    # The prefix-invariance contract test, which rebuilds the panel from data cut at ``t``,
+    # checks every model against this.
 
-        ``compute(root)`` receives the uncut panel this one was cut from and must be causal: its
-        row for date ``d`` may depend only on data dated ``<= d`` (trailing windows, cumulative
-        sums). The result is cached for every cut of the root and sliced here to ``<= asof``, so a
-        model cannot read a later row. Prefix-invariance tests, which rebuild the panel from data
-        cut at ``t``, check that ``compute`` is causal.
-        """
-        root = self.cache["__root__"]
+    @property
+    def _root(self) -> MarketPanel:
+        return self._memo["__root__"]
+
+    def _visible(self) -> int:
+        return len(self.bars["close"].index)  # a prefix of the root's dates
+
+    def causal(self, name: str, compute):  # type: ignore[no-untyped-def]
+        """A full-history frame (rows = dates) computed once, seen only up to this panel's last
+        date."""
         key = ("causal", name)
-        if key not in self.cache:
-            self.cache[key] = compute(root)
-        frame = self.cache[key]
+        if key not in self._memo:
+            self._memo[key] = compute(self._root)
+        frame = self._memo[key]
         return frame.iloc[: frame.index.searchsorted(self.last_date, side="right")]
 
-    def cached(self, key: tuple, compute):  # type: ignore[no-untyped-def]
-        """Memoise ``compute()`` under ``key`` for this panel and every ``asof`` cut of it.
+    def causal_array(self, name: object, compute) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """``compute(root)``, an array with one row per root date, up to this panel's last date
+        (a read-only view)."""
+        key = ("causal_array", name)
+        full = self._memo.get(key)
+        if full is None:
+            full = np.asarray(compute(self._root))
+            full.flags.writeable = False
+            self._memo[key] = full
+        return full[: self._visible()]
+
+    def causal_arrays(self, name: object, compute) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+        """``compute(root)``, ``{part: array with one row per root date}``, each up to this
+        panel's last date (read-only views)."""
+        key = ("causal_arrays", name)
+        full = self._memo.get(key)
+        if full is None:
+            full = {}
+            for k, arr in compute(self._root).items():
+                arr = np.asarray(arr)
+                arr.flags.writeable = False
+                full[k] = arr
+            self._memo[key] = full
+        n = self._visible()
+        return {k: arr[:n] for k, arr in full.items()}
+
+    def by_report(self, name: object, compute):  # type: ignore[no-untyped-def]
+        """``(compute(root_fundamentals), n)``: a structure prepared once from the root's reports
+        (in announcement order) and how many of them this panel sees. The caller reads entries
+        ``< n`` only; reports are a prefix of the root's."""
+        key = ("by_report", name)
+        if key not in self._memo:
+            self._memo[key] = compute(self._root.fundamentals)
+        return self._memo[key], len(self.fundamentals)
+
+    def by_membership(self, name: object, compute):  # type: ignore[no-untyped-def]
+        """``(compute(root), as_of)``: a membership structure prepared once from the root's
+        classification history (and its universe, dates and stocks), with the date this panel is
+        cut at; the caller reads memberships in force on or before ``as_of`` only."""
+        key = ("by_membership", name)
+        if key not in self._memo:
+            self._memo[key] = compute(self._root)
+        return self._memo[key], self.asof_date
+
+    def cached(self, key: tuple, compute, *, stale=None):  # type: ignore[no-untyped-def]
+        """Memoise ``compute()`` under ``key`` for this panel and every ``asof`` cut of it
+        (``stale(value)`` true: compute again).
 
         The key must identify what the result depends on (e.g. the number of visible
-        fundamentals rows): the cache is shared by all cuts of one full panel, and cuts of one
+        fundamentals rows): the memo is shared by all cuts of one full panel, and cuts of one
         sorted frame with the same length hold the same rows.
         """
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
+        if key not in self._memo or (stale is not None and stale(self._memo[key])):
+            self._memo[key] = compute()
+        return self._memo[key]
 
 
 def _wide(long: pd.DataFrame, fields: tuple[str, ...], calendar: TradingCalendar) -> dict[str, pd.DataFrame]:

@@ -10,7 +10,7 @@ Prints
       the per-pair ratios (each book run against the empty run just before it: the least
       sensitive to the load of a shared machine);
   (c) a 1,000-variant parameter sweep of ``rs_mainline``: the product's own
-      :func:`allocator.research.sweep` (what ``allocator research sweep`` runs: model weights at
+      :func:`engine.research.sweep` (what ``allocator research sweep`` runs: model weights at
       every month-end, vectorised engine, in/out-of-sample metrics, ranking) over
       :data:`GRID` (5 window sets x 8 thresholds x 5 minimum x 5 maximum holdings), target < 10 s;
       each run on a freshly loaded panel (no cache from an earlier run: the RS histories are
@@ -72,7 +72,7 @@ GRID_TMM: dict[str, list] = {
 
 def time_sweep(grid: dict[str, list], repeat: int):  # type: ignore[no-untyped-def]
     """Cold (fresh panel each time) sweep times, and the last result."""
-    from allocator.research import sweep
+    from engine.research import sweep
 
     times, res = [], None
     for _ in range(repeat):
@@ -89,10 +89,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=9)
     args = ap.parse_args()
 
-    from allocator.backtest.bt_engine import run_backtrader, run_empty_backtrader
-    from allocator.backtest.run import price_base, run_schedule
-    from allocator.backtest.schedule import weights_schedule
-    from allocator.backtest.vector import run_vector
+    from engine.backtest.bt_engine import run_backtrader, run_empty_backtrader
+    from engine.backtest.run import price_base, run_schedule
+    from engine.backtest.schedule import weights_schedule
+    from engine.backtest.vector import run_vector
 
     t = time.perf_counter()
     panel = load_panel()
@@ -153,16 +153,16 @@ def main() -> None:
     print(f"    max |annual return difference| vs vector: {(yr['vector'] - yr['backtrader']).abs().max():.4f} pp")
 
     # (c) ----------------------------------------------------------------------------------------
-    from allocator.backtest import backtest
-    from allocator.research import sweep
-    from allocator.research.sweep import expand
+    from engine.backtest import backtest
+    from engine.research import sweep
+    from engine.research.sweep import expand
 
     n_rep = max(3, args.repeat // 2)
     for name, grid in (("GRID", GRID), ("GRID_TMM", GRID_TMM)):
         times, res, fresh = time_sweep(grid, n_rep)
         n = len(res.table)
         shape = " x ".join(str(len(v)) for v in grid.values())
-        print(f"\n(c) allocator.research.sweep('rs_mainline', {START}..{END}, monthly, 23 bp), {name}: "
+        print(f"\n(c) engine.research.sweep('rs_mainline', {START}..{END}, monthly, 23 bp), {name}: "
               f"{shape} = {n} variants ({', '.join(grid)})")
         print(f"    cold (fresh panel, {n_rep} runs): best {times.min():.2f} s, median {np.median(times):.2f} s "
               f"(target < 10 s); {n / np.median(times):,.0f} variants/s at the median; "

@@ -29,7 +29,8 @@ from allocator.config import load_settings, load_universe
 from allocator.panel import load_panel
 from allocator.store import Store
 from paper.check import check_portfolio
-from paper.engine import DAYS_PER_COMMIT, ModelRunner, needs_stocks, run_portfolio
+from paper.engine import DAYS_PER_COMMIT, ModelRunner, run_portfolio
+from strategies import registry
 from paper.ledger import BookRules, PortfolioSpec, create_portfolio, to_fen
 from paper.market import market_view
 from strategies import registry
@@ -45,7 +46,7 @@ def bench(store: Store, books: int, months: int, mixed: bool = False,
     store.init_schema()
     models = registry.names(allocating_only=True)
     t0 = time.perf_counter()
-    panel = load_panel(store, load_universe(), stocks=needs_stocks(models))
+    panel = load_panel(store, load_universe(), stocks=registry.needs(models, "stocks"))
     t_panel = time.perf_counter() - t0
     runner = ModelRunner(panel)
     bench_code = panel.universe.benchmark_total_return
@@ -87,7 +88,7 @@ def bench(store: Store, books: int, months: int, mixed: bool = False,
     bad = [n for n in names if not check_portfolio(store, n).ok]
     t_check = time.perf_counter() - t0
 
-    print(f"panel load ({'with' if needs_stocks(models) else 'without'} stock data): {t_panel:6.2f} s")
+    print(f"panel load ({'with' if registry.needs(models, "stocks") else 'without'} stock data): {t_panel:6.2f} s")
     print(f"books: {books} ({len(models)} models, schedules {', '.join(sorted(set(schedules)))}), "
           f"{start.date()} .. {last.date()}")
     group = days_per_commit or DAYS_PER_COMMIT

@@ -11,5 +11,5 @@ Importing ``paper`` imports nothing else; import the module you need:
 * :mod:`paper.engine`    the daily step and the replay of a range of days (:func:`run_portfolio`).
 * :mod:`paper.tracking`  NAV history, the tracking table against the benchmark, ``status``.
 * :mod:`paper.check`     ``paper check``: replay the postings and compare with every snapshot.
-* :mod:`paper.scheduler` ``allocator serve``: APScheduler, job store in the same database.
+* :mod:`app.scheduler` ``allocator serve``: APScheduler, job store in the same database.
 """

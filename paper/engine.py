@@ -22,13 +22,13 @@ the market and the model) does, in this order:
 2. **Rebalance** on a trade date of the book's schedule (monthly: the first trading day of each
    month; otherwise the trading day after each signal date of
    :meth:`TradingCalendar.signal_dates`), and on the book's first day when
-   ``rules.invest_on_start``: open orders are cancelled ("superseded"), the model runs as of the
-   previous trading day (:func:`strategies.registry.run`), its industry weights become ETF weights
-   (:func:`allocator.etf_map.allocate` on the panel cut at the signal date) and
-   :func:`allocator.orders.plan_orders` plans lot-sized orders for the book at the trade-date
-   prices (the fill price of ETFs trading that day, else their last close). The run row keeps the
-   model output, the allocation, the plan's lines and skipped orders, and a fingerprint of the
-   inputs.
+   ``rules.invest_on_start``: open orders are cancelled ("superseded"), and the rebalance pipeline
+   (:mod:`engine.pipeline`) decides as of the previous trading day (:func:`~engine.pipeline.decide`:
+   the model and its ETF allocation on one cut of the panel, memoised per model and signal date)
+   and plans lot-sized orders for the book at the trade-date prices of its fill rule (the fill
+   price of ETFs trading that day, else their last close; :func:`~engine.pipeline.plan_record`).
+   The run row keeps the :class:`~engine.pipeline.RebalanceRecord` (model output, allocation,
+   prices, the plan's lines and skipped orders) and a fingerprint of the inputs.
 3. **Fills** of open orders, sells first, then buys (older orders first, then by code), by
    :class:`paper.broker.Broker`: an ETF that does not trade that day is not filled and the order
    carries (an event with the reason); buys never spend more cash than the book has.
@@ -52,8 +52,9 @@ import pandas as pd
 
 from allocator.calendar import TradingCalendar
 from allocator.errors import NoDataError
-from allocator.orders import Book, plan_orders
-from allocator.panel import MarketPanel, panel_fingerprint
+from allocator.orders import Book
+from allocator.panel import MarketPanel
+from engine.pipeline import PRICE_PAPER_FILL, Decision, decide, plan_record
 from paper.broker import Broker
 from paper.ledger import (
     BookState,
@@ -108,60 +109,28 @@ def is_trade_date(calendar: TradingCalendar, date: pd.Timestamp, schedule: str) 
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ModelOutput:
-    """A model's answer at a signal date, made into ETF weights."""
-
-    signal_date: pd.Timestamp
-    etf_weights: Mapping[str, float]
-    output: Mapping[str, Any]
-    fingerprint: str
-
-
 class ModelRunner:
-    """Runs models for paper books, memoised per (model, parameters, signal date) in this process,
-    so books sharing a model share its runs."""
+    """Runs models for paper books through :func:`engine.pipeline.decide`, memoised per (model,
+    parameters, signal date) in this process, so books sharing a model share its runs."""
 
     def __init__(self, panel: MarketPanel, etf_map: Any | None = None) -> None:
         from allocator.etf_map import load_etf_map
 
         self.panel = panel
         self.etf_map = etf_map if etf_map is not None else load_etf_map()
-        self._memo: dict[tuple[str, str, pd.Timestamp], ModelOutput] = {}
+        self._memo: dict[tuple[str, str, pd.Timestamp], Decision] = {}
         self.runs = 0
 
     @property
     def etf_codes(self) -> list[str]:
         return list(self.etf_map.etf_codes)
 
-    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp) -> ModelOutput:
+    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp) -> Decision:
         key = (strategy, canonical_json(dict(model_params)), signal)
         if key not in self._memo:
-            self._memo[key] = self._run(strategy, model_params, signal)
+            self.runs += 1
+            self._memo[key] = decide(self.panel, strategy, signal, self.etf_map, model_params)
         return self._memo[key]
-
-    def _run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp) -> ModelOutput:
-        from allocator.etf_map import allocate
-        from strategies import registry
-
-        self.runs += 1
-        result = registry.run(strategy, self.panel, signal, dict(model_params) or None)
-        cut = self.panel.asof(signal)
-        allocation = allocate(cut, dict(result.weights), self.etf_map)
-        output = {
-            "strategy": strategy,
-            "asof": pd.Timestamp(result.asof).strftime("%Y-%m-%d"),
-            "industry_weights": dict(result.weights),
-            "selected": [{"code": i.code, "weight": i.weight, "composite": i.composite, "reason": i.reason_en}
-                         for i in result.industries if i.selected or i.weight > 0],
-            "missing_inputs": [mi.to_dict() for mi in result.missing_inputs],
-            "notes": list(result.notes),
-            "allocation": [{"industry": ln.industry, "model_weight": ln.model_weight, "weight": ln.weight,
-                            "etf": ln.etf, "treatment": ln.treatment, "reason": ln.reason}
-                           for ln in allocation.lines],
-            "etf_weights": allocation.etf_weights,
-        }
-        return ModelOutput(signal, dict(allocation.etf_weights), output, panel_fingerprint(cut))
 
 
 class StaticRunner:
@@ -177,11 +146,10 @@ class StaticRunner:
     def etf_codes(self) -> list[str]:
         return [] if callable(self.weights) else sorted(self.weights)
 
-    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp) -> ModelOutput:
+    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp) -> Decision:
         self.runs += 1
         w = dict(self.weights(signal) if callable(self.weights) else self.weights)
-        return ModelOutput(signal, w, {"strategy": strategy, "asof": signal.strftime("%Y-%m-%d"),
-                                       "etf_weights": w, "static": True}, "static")
+        return Decision.from_weights(strategy, signal, w)
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,12 +184,11 @@ def _rebalance(spec: PortfolioSpec, new: BookState, rows: DayRows, market: Marke
     signal = calendar.previous(date)
     for o in new.sorted_open_orders():
         broker.cancel(o, o.remaining, f"superseded by the rebalance of {date.date()}")
-    model = runner.run(spec.strategy, spec.model_params, signal)
-    weights = {c: w for c, w in model.etf_weights.items() if w > 0}
+    decision = runner.run(spec.strategy, spec.model_params, signal)
     fill = spec.rules.fill
     prices: dict[str, float] = {}
     unpriced = []
-    for code in sorted(set(weights) | set(new.shares)):
+    for code in sorted({c for c, w in decision.etf_weights.items() if w > 0} | set(new.shares)):
         p = market.planning_price(date, code, fill) if market.knows(code) else None
         if p is None:
             unpriced.append(code)
@@ -230,22 +197,17 @@ def _rebalance(spec: PortfolioSpec, new: BookState, rows: DayRows, market: Marke
     held_unpriced = [c for c in unpriced if c in new.shares]
     if held_unpriced:
         raise LedgerError(f"{spec.name} {date.date()}: no price for held {', '.join(held_unpriced)}")
-    if unpriced:  # allocate() only targets ETFs priced recently; guard anyway, stated in the run
-        weights = {c: w for c, w in weights.items() if c not in unpriced}
+    # allocate() only targets ETFs priced recently; plan_record drops any unpriced target anyway,
+    # and the record says which.
     book = Book(cash=new.cash_fen / 100.0, positions=new.shares)
-    plan = plan_orders(book, weights, prices, spec.rules.costs(), spec.rules.plan_params())
+    record = plan_record(decision, book, prices, PRICE_PAPER_FILL, date, spec.rules.costs(),
+                         spec.rules.plan_params(), tuple(unpriced))
+    plan = record.plan
     run_id = row_id(date, spec.name, "run")
-    output = dict(model.output)
-    output["prices"] = prices
-    output["unpriced"] = unpriced
-    output["plan"] = {"book_value": plan.book_value, "cash_before": plan.cash_before,
-                      "cash_after": plan.cash_after, "total_cost": plan.total_cost,
-                      "lines": [ln.to_dict() for ln in plan.lines],
-                      "skipped": [s.to_dict() for s in plan.skipped]}
     rows.runs.append({
         "id": run_id, "portfolio": spec.name, "trade_date": date.date(), "signal_date": signal.date(),
-        "strategy": spec.strategy, "params_hash": spec.params_hash, "inputs_fingerprint": model.fingerprint,
-        "output": canonical_json(output),
+        "strategy": spec.strategy, "params_hash": spec.params_hash, "inputs_fingerprint": decision.inputs_fingerprint,
+        "output": canonical_json(record.to_ledger()),
     })
     for o in plan.orders:
         oid = row_id(date, spec.name, "order", o.code, o.side)
@@ -376,11 +338,6 @@ def run_portfolios(store: Any, panel: MarketPanel, names: Iterable[str], until: 
     return reports
 
 
-def needs_stocks(strategies: Iterable[str]) -> bool:
-    """Whether any of these models reads stock-level data (so the panel must load it)."""
-    return any(s == "rotation_detector" for s in strategies)
-
-
 def check_start(panel: MarketPanel, start: object) -> pd.Timestamp:
     """The first trading day on or after ``start``, which must have a trading day before it."""
     day = panel.calendar.next(start, inclusive=True)
@@ -389,5 +346,5 @@ def check_start(panel: MarketPanel, start: object) -> pd.Timestamp:
     return day
 
 
-__all__ = ["DAYS_PER_COMMIT", "ModelOutput", "ModelRunner", "RunReport", "StaticRunner", "check_start",
-           "is_trade_date", "needs_stocks", "pending_days", "run_portfolio", "run_portfolios", "step_day"]
+__all__ = ["DAYS_PER_COMMIT", "ModelRunner", "RunReport", "StaticRunner", "check_start",
+           "is_trade_date", "pending_days", "run_portfolio", "run_portfolios", "step_day"]

@@ -13,7 +13,6 @@ full market panel, so ``paper status`` stays fast.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,25 +100,19 @@ def holdings(store: Any, name: str, date: pd.Timestamp | None = None) -> list[Ho
 
 def last_rebalance(store: Any, name: str) -> dict[str, Any] | None:
     """The latest rebalance run: dates, ETF weights, orders and what became of them."""
-    runs = read_frame(store, "SELECT id, trade_date, signal_date, inputs_fingerprint, output FROM paper_run "
-                             "WHERE portfolio = :p ORDER BY trade_date DESC LIMIT 1", {"p": name},
-                      "trade_date", "signal_date")
-    if runs.empty:
+    from paper.queries import runs
+
+    latest = runs(store, name, latest=True)
+    if not latest:
         return None
-    run = runs.iloc[0]
-    output = json.loads(run["output"])
-    orders = read_frame(store, "SELECT o.id, o.code, o.side, o.shares, o.price, "
-                               "COALESCE((SELECT SUM(f.shares) FROM paper_fill f WHERE f.order_id = o.id), 0) "
-                               "AS filled FROM paper_order o WHERE o.run_id = :r ORDER BY o.side DESC, o.code",
-                        {"r": run["id"]})
+    run = latest[0]
     return {
-        "trade_date": run["trade_date"], "signal_date": run["signal_date"],
-        "inputs_fingerprint": run["inputs_fingerprint"],
-        "etf_weights": output.get("etf_weights", {}),
-        "industry_weights": output.get("industry_weights", {}),
-        "orders": [{"code": o.code, "side": o.side, "shares": int(o.shares), "price": float(o.price),
-                    "filled": int(o.filled)} for o in orders.itertuples()],
-        "skipped": output.get("plan", {}).get("skipped", []),
+        "trade_date": run.trade_date, "signal_date": run.signal_date,
+        "inputs_fingerprint": run.inputs_fingerprint,
+        "etf_weights": dict(run.record.etf_weights),
+        "industry_weights": dict(run.record.industry_weights),
+        "orders": [o.to_dict() for o in run.orders],
+        "skipped": [dict(sorted(s.to_dict().items())) for s in run.record.plan.skipped],  # as stored
     }
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError
-from reports.i18n import translate
+from reports.i18n import model_label, translate
 from reports.render import num, pct
 
 SPLIT_ROWS = (("whole", None), ("in_sample", "in_sample"), ("out_of_sample", "out_of_sample"))
@@ -37,7 +37,7 @@ def benchmark_level(result: Any) -> pd.Series:
 
 
 def _ic(panel: Any, name: str, start: Any, end: Any) -> dict[str, Any]:
-    from allocator.research import information_coefficient, model_scores
+    from engine.research import information_coefficient, model_scores
 
     try:
         scores = model_scores(panel, name, start, end)
@@ -48,7 +48,7 @@ def _ic(panel: Any, name: str, start: Any, end: Any) -> dict[str, Any]:
 
 
 def _attribution(panel: Any, name: str, start: Any, end: Any) -> dict[str, Any]:
-    from allocator.research import attribution, model_scores
+    from engine.research import attribution, model_scores
 
     try:
         ws = model_scores(panel, name, start, end).weights_schedule()
@@ -61,7 +61,7 @@ def _attribution(panel: Any, name: str, start: Any, end: Any) -> dict[str, Any]:
 def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: str, *, level: str = "index",
                      cost_bps: float = 23.0) -> dict[str, Any]:
     """Everything ``backtest.html`` shows."""
-    from allocator.backtest import backtest
+    from engine.backtest import backtest
     from reports import charts
 
     models = []
@@ -83,7 +83,7 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
                 "sharpe", "max_drawdown", "monthly_win_rate", "turnover", "costs")}})
         heat = monthly_excess_table(rep.result.nav, rep.result.benchmark_returns)
         models.append({
-            "name": name, "title": translate("model_" + name, lang), "d": d, "splits": splits,
+            "name": name, "title": model_label(name, lang), "d": d, "splits": splits,
             "years": d["years"],
             "heatmap": charts.heatmap(heat, lang=lang),
             "ic": _ic(panel, name, start, end),
@@ -114,7 +114,7 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
         "title": translate("backtest_title", lang, start=first["start"], end=first["end"]),
         "report_name": translate("backtest_report", lang),
         "subject": ", ".join(names) if len(names) <= 3 else f"{len(names)} {translate('models', lang)}",
-        "subtitle": " · ".join(translate("model_" + n, lang) for n in names),
+        "subtitle": " · ".join(model_label(n, lang) for n in names),
         "kpis": kpis, "meta": meta, "models": models, "benchmark": bench_name,
         "split_date": first["split"]["date"], "cost_bps": cost_bps,
         "nav_chart": charts.nav_chart(series, lang=lang),

@@ -15,8 +15,7 @@ CROWDING_DROP = re.compile(r"dropped for crowding|crowding [^;|]*not below")
 
 def instrument_names(store: Any) -> dict[str, str]:
     """Code -> name of every instrument in the store (ETF names for the tables)."""
-    frame = store.read("SELECT code, name FROM instrument")
-    return {str(c): str(n) for c, n in zip(frame["code"], frame["name"]) if isinstance(n, str) and n}
+    return store.instrument_names()
 
 
 def industry_names(universe: Any, lang: str) -> dict[str, str]:

@@ -45,14 +45,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "level": ("层级", "Level"),
     "schedule": ("调仓频率", "Schedule"),
     # model names
-    "model_rs_mainline": ("RS 主线", "RS mainline"),
-    "model_ptc_aggressive": ("景气-趋势-拥挤 A（进取）", "Prosperity-trend-crowding A (aggressive)"),
-    "model_ptc_steady": ("景气-趋势-拥挤 B（稳健）", "Prosperity-trend-crowding B (steady)"),
-    "model_ptc": ("景气-趋势-拥挤 组合", "Prosperity-trend-crowding combined"),
-    "model_inventory_reversal": ("左侧库存反转", "Left-side inventory reversal"),
-    "model_combo_equity": ("组合等权基线", "Combo equal-weight baseline"),
-    "model_momentum_monitor": ("动量监控", "Momentum monitor"),
-    "model_rotation_detector": ("轮动探测", "Rotation detector"),
     "bench_H00300.CSI": ("沪深300全收益", "CSI 300 total return"),
     "bench_000300.SH": ("沪深300价格指数", "CSI 300 price index"),
     # tracking table
@@ -241,6 +233,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "cash": ("现金", "Cash"),
     "none": ("无", "none"),
 }
+
+
+def model_label(name: str, lang: str) -> str:
+    """A model's display name in ``lang``, as the model registered it."""
+    from strategies import registry
+
+    return registry.spec(name).label_for(lang)
 
 
 def translate(key: str, lang: str, **values: Any) -> str:

@@ -10,7 +10,6 @@ says so when they have).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -23,7 +22,7 @@ from reports.context import (
     month_bounds,
     tracking_rows,
 )
-from reports.i18n import translate
+from reports.i18n import model_label, translate
 from reports.render import ReportError, pct, sign_class
 
 #: Factors and ranks shown per chosen industry.
@@ -31,27 +30,12 @@ MAX_FACTORS = 5
 MAX_RANKS = 5
 
 
-def _run_in_month(store: Any, name: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.Series | None:
-    from paper.ledger import read_frame
-
-    runs = read_frame(store, "SELECT id, trade_date, signal_date, inputs_fingerprint, output FROM paper_run "
-                             "WHERE portfolio = :p AND trade_date >= :a AND trade_date <= :b ORDER BY trade_date",
-                      {"p": name, "a": first.date().isoformat(), "b": last.date().isoformat()},
-                      "trade_date", "signal_date")
-    return None if runs.empty else runs.iloc[0]
-
-
 def _trades(store: Any, name: str, first: pd.Timestamp, last: pd.Timestamp, names: dict[str, str]
             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from paper.ledger import read_frame
+    from paper import queries
 
-    fills = read_frame(store, "SELECT date, code, side, shares, price, value_fen, fee_fen FROM paper_fill "
-                              "WHERE portfolio = :p AND date >= :a AND date <= :b ORDER BY date, side DESC, code",
-                       {"p": name, "a": first.date().isoformat(), "b": last.date().isoformat()}, "date")
-    events = read_frame(store, "SELECT e.date, o.code, o.side, e.kind, e.shares, e.reason FROM paper_order_event e "
-                               "JOIN paper_order o ON o.id = e.order_id WHERE e.portfolio = :p AND e.date >= :a "
-                               "AND e.date <= :b ORDER BY e.date, o.code",
-                        {"p": name, "a": first.date().isoformat(), "b": last.date().isoformat()}, "date")
+    fills = queries.fills(store, name, first, last)
+    events = queries.order_events(store, name, first, last)
     fill_rows = [{"date": r.date, "code": r.code, "name": names.get(r.code, ""), "side": r.side,
                   "shares": int(r.shares), "price": float(r.price), "value": int(r.value_fen) / 100.0,
                   "fee": int(r.fee_fen) / 100.0} for r in fills.itertuples()]
@@ -86,6 +70,7 @@ def _why(result: Any, lang: str) -> dict[str, Any]:
 def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) -> dict[str, Any]:
     """Everything ``monthly.html`` shows for book ``name`` in ``month`` (``YYYY-MM``)."""
     from allocator.panel import panel_fingerprint
+    from paper import queries
     from paper.ledger import load_portfolio
     from paper.tracking import holdings, nav_and_benchmark
     from reports import charts
@@ -93,45 +78,43 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
 
     spec = load_portfolio(store, name)
     first, last = month_bounds(month)
-    run = _run_in_month(store, name, first, last)
-    if run is None:
-        from paper.ledger import read_frame
-
-        done = read_frame(store, "SELECT trade_date FROM paper_run WHERE portfolio = :p ORDER BY trade_date",
-                          {"p": name}, "trade_date")["trade_date"]
-        months = sorted({d.strftime("%Y-%m") for d in done})
+    in_month = queries.runs(store, name, first, last)
+    if not in_month:
+        months = sorted({d.strftime("%Y-%m") for d in queries.run_dates(store, name)})
         hint = (f"months with a rebalance: {months[0]} .. {months[-1]}" if months
                 else f"the book has no rebalance yet; run `allocator paper run {name}`")
         raise ReportError(f"paper book {name} has no rebalance in {month}; {hint}")
-    output = json.loads(run["output"])
-    signal, trade = pd.Timestamp(run["signal_date"]), pd.Timestamp(run["trade_date"])
+    run = in_month[0]
+    record = run.record
+    signal, trade = run.signal_date, run.trade_date
     ind_names = industry_names(panel.universe, lang)
     etf_names = instrument_names(store)
 
     # The recommendation as the ledger recorded it.
-    plan_lines = {ln["code"]: ln for ln in output.get("plan", {}).get("lines", [])}
+    plan_lines = {ln.code: ln for ln in record.plan.lines}
     recommendation = []
-    for ln in output.get("allocation", []):
-        etf = ln.get("etf")
-        p = plan_lines.get(etf, {}) if etf else {}
+    for ln in record.allocation:
+        etf = ln.etf
+        p = plan_lines.get(etf) if etf else None
         recommendation.append({
-            "industry": ln["industry"], "industry_name": ind_names.get(ln["industry"], ln["industry"]),
-            "model_weight": ln["model_weight"], "weight": ln["weight"], "etf": etf,
-            "etf_name": etf_names.get(etf, "") if etf else "", "treatment": ln["treatment"],
-            "reason": ln.get("reason", ""), "price": p.get("price"), "target_shares": p.get("target_shares"),
-            "planned_shares": p.get("planned_shares"), "planned_value": p.get("planned_value")})
+            "industry": ln.industry, "industry_name": ind_names.get(ln.industry, ln.industry),
+            "model_weight": ln.model_weight, "weight": ln.weight, "etf": etf,
+            "etf_name": etf_names.get(etf, "") if etf else "", "treatment": ln.treatment,
+            "reason": ln.reason, "price": p.price if p else None,
+            "target_shares": p.target_shares if p else None,
+            "planned_shares": p.planned_shares if p else None, "planned_value": p.planned_value if p else None})
     recommendation.sort(key=lambda r: -r["weight"])
-    plan = output.get("plan", {})
+    plan = record.plan.to_ledger()
 
     # Why: the model again on the stored data as of the signal date.
     result = registry.run(spec.strategy, panel, signal, spec.model_params or None)
     # The memoised cut the model just ran on, not a second one.
-    same_inputs = panel_fingerprint(registry.cut_at(panel, signal)) == run["inputs_fingerprint"]
+    same_inputs = panel_fingerprint(registry.cut_at(panel, signal)) == run.inputs_fingerprint
     why = _why(result, lang)
 
     # The rotation map of all industries as of the signal date.
     rotation = registry.run("rotation_detector", panel, signal)
-    held = set(output.get("industry_weights", {}))
+    held = set(record.industry_weights)
     quadrants: dict[str, list[str]] = {}
     for ind in rotation.industries:
         quadrants.setdefault(ind.labels.get("quadrant", "?"), []).append(ind_names.get(ind.code, ind.code))
@@ -165,18 +148,18 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
     ]
     meta = [
         (translate("portfolio", lang), spec.name),
-        (translate("model", lang), f"{spec.strategy} — {translate('model_' + spec.strategy, lang)}"),
+        (translate("model", lang), f"{spec.strategy} — {model_label(spec.strategy, lang)}"),
         (translate("benchmark", lang), f"{spec.benchmark} ({translate('bench_' + spec.benchmark, lang)})"),
         (translate("signal_date", lang), signal.strftime("%Y-%m-%d")),
         (translate("trade_date", lang), trade.strftime("%Y-%m-%d")),
         (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
     ]
-    risk = _risk_points(recommendation, life, output, lang)
+    risk = _risk_points(recommendation, life, bool(record.missing_inputs), lang)
     return {
         "title": translate("monthly_title", lang, month=month),
         "report_name": translate("monthly_report", lang),
         "subject": f"{spec.name} · {month}",
-        "subtitle": f"{spec.name} · {translate('model_' + spec.strategy, lang)} · {month}",
+        "subtitle": f"{spec.name} · {model_label(spec.strategy, lang)} · {month}",
         "kpis": kpis, "meta": meta, "spec": spec, "month": month,
         "signal_date": signal, "trade_date": trade,
         "recommendation": recommendation, "plan": plan, "invested": invested,
@@ -187,14 +170,12 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
         "tracking": tracking, "benchmark": spec.benchmark, "record_end": record_end,
         "holdings": [{**h.to_dict(), "name": etf_names.get(h.code, h.name or "")} for h in book_holdings],
         "fills": fills, "events": events,
-        "missing_inputs": output.get("missing_inputs", []), "unpriced": output.get("unpriced", []),
+        "missing_inputs": [dict(m) for m in record.missing_inputs], "unpriced": list(record.unpriced),
         "coverage": coverage, "risk": risk,
     }
 
 
-
-
-def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], output: dict[str, Any],
+def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], missing_inputs: bool,
                  lang: str) -> list[str]:
     """The risk note: generic warnings plus the figures of this book and month."""
     held = [r for r in recommendation if r["weight"] > 0]
@@ -212,7 +193,7 @@ def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], out
                                 bdd=pct(life.get("benchmark_max_drawdown"), 1)))
     if any(r["treatment"] != "etf" for r in recommendation):
         points.append(translate("risk_proxy", lang))
-    if output.get("missing_inputs"):
+    if missing_inputs:
         points.append(translate("risk_missing", lang))
     points += [translate("risk_model", lang), translate("risk_liquidity", lang), translate("risk_past", lang)]
     return points

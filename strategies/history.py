@@ -2,8 +2,8 @@
 
 A model run at a month-end needs its factors on one row only, but a backtest asks for every
 month-end. Like :meth:`allocator.panel.MarketPanel.causal`, :func:`causal_values` computes a
-full-history array once on the uncut root panel (the cache is shared by every ``asof`` cut of it)
-and hands each cut only the rows up to its last date -- as a numpy view, because a pandas slice
+full-history array once on the uncut root panel (through the panel's public causal interface,
+:meth:`MarketPanel.causal_array`) and hands each cut only the rows up to its last date -- as a numpy view, because a pandas slice
 costs more than the whole model run at one date.
 
 Every ``compute`` passed here must be causal: its row for date ``d`` may only use data dated
@@ -30,18 +30,10 @@ def visible_rows(panel: MarketPanel) -> int:
 
 
 def causal_values(panel: MarketPanel, name: object, compute: Compute) -> np.ndarray:
-    """``compute(root)`` -- a causal array with one row per root date -- up to the panel's last date.
-
-    Computed once per root panel and memoised under ``name`` (which must identify the computation,
-    parameters included); returns a read-only view.
-    """
-    key = ("causal_values", name)
-    full = panel.cache.get(key)
-    if full is None:
-        full = np.asarray(compute(panel.cache["__root__"]))
-        full.flags.writeable = False
-        panel.cache[key] = full
-    return full[: visible_rows(panel)]
+    """``compute(root)`` -- a causal array with one row per root date -- up to the panel's last date
+    (:meth:`MarketPanel.causal_array`; ``name`` must identify the computation, parameters
+    included); a read-only view."""
+    return panel.causal_array(name, compute)
 
 
 def industry_values(panel: MarketPanel, field: str) -> np.ndarray:
@@ -68,35 +60,17 @@ def causal_row(panel: MarketPanel, name: object,
     ``compute(root)`` returns ``{part: dates x k array}``; the result is ``{part: k-vector}``, or
     ``None`` when the panel holds no dates.
     """
-    key = ("causal_row", name)
-    cached = panel.cache.get(key)
-    if cached is None:
-        values, layout = stacked(compute(panel.cache["__root__"]))
-        values.flags.writeable = False
-        cached = panel.cache[key] = (values, layout)
-    values, layout = cached
-    n = visible_rows(panel)
-    if n == 0:
+    parts = panel.causal_arrays(("causal_row", name), compute)
+    if visible_rows(panel) == 0:
         return None
-    row = values[n - 1]
-    return {k: row[s] for k, s in layout.items()}
+    return {k: arr[-1] for k, arr in parts.items()}
 
 
 def causal_arrays(panel: MarketPanel, name: object,
                   compute: Callable[[MarketPanel], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Several causal histories (``compute(root)`` returns ``{part: array with one row per root
-    date}``), each up to the panel's last date."""
-    key = ("causal_arrays", name)
-    full = panel.cache.get(key)
-    if full is None:
-        full = {}
-        for k, arr in compute(panel.cache["__root__"]).items():
-            arr = np.asarray(arr)
-            arr.flags.writeable = False
-            full[k] = arr
-        panel.cache[key] = full
-    n = visible_rows(panel)
-    return {k: arr[:n] for k, arr in full.items()}
+    date}``), each up to the panel's last date (:meth:`MarketPanel.causal_arrays`)."""
+    return panel.causal_arrays(name, compute)
 
 
 def trailing(values: np.ndarray, n: int) -> np.ndarray:

@@ -49,7 +49,7 @@ def _prepare(root: MarketPanel) -> _History:
 
 
 def _history(panel: MarketPanel) -> _History:
-    return panel.cached(("membership_history",), lambda: _prepare(panel.cache["__root__"]))
+    return panel.by_membership(("membership_history",), _prepare)[0]
 
 
 def groups_on(panel: MarketPanel, date: pd.Timestamp | None = None) -> tuple[pd.Index, np.ndarray]:

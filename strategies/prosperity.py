@@ -449,8 +449,8 @@ class _Reports:
     inventory: np.ndarray
 
 
-def _reports(root: MarketPanel, fields: list[str]) -> _Reports:
-    f = root.fundamentals
+def _reports(f: pd.DataFrame, fields: list[str]) -> _Reports:
+    """The reports of the root's fundamentals table (announcement order) as arrays."""
     stock, stocks = pd.factorize(f["code"], sort=True)
     qabs = _report_quarters(f) if len(f) else np.zeros(0, dtype=np.int64)
     valid = qabs >= 0
@@ -530,13 +530,10 @@ class _Grid:
 
 def _grid_at(panel: MarketPanel, fields: list[str]) -> _Grid:
     """The grid of the panel's root, brought to the reports the panel sees."""
-    key = ("prosperity_grid", tuple(fields))
-    grid = panel.cache.get(key)
-    rows = len(panel.fundamentals)  # a prefix of the root's, in announcement order
-    if grid is None or grid.rows > rows:  # an earlier date than the last one asked: start again
-        reports = panel.cached(("prosperity_reports", tuple(fields)),
-                               lambda: _reports(panel.cache["__root__"], fields))
-        grid = panel.cache[key] = _Grid(reports, len(fields))
+    reports, rows = panel.by_report(("prosperity_reports", tuple(fields)), lambda f: _reports(f, fields))
+    # An earlier date than the last one asked: start the grid again.
+    grid = panel.cached(("prosperity_grid", tuple(fields)), lambda: _Grid(reports, len(fields)),
+                        stale=lambda g: g.rows > rows)
     grid.advance(rows)
     return grid
 

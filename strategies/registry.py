@@ -6,8 +6,8 @@ at ``asof`` first, so a model can never see data after its signal date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -21,26 +21,86 @@ from strategies.base import StrategyResult
 ModelFn = Callable[[MarketPanel, Mapping[str, Any]], StrategyResult]
 
 
+#: What a model can declare it reads beyond industry and benchmark bars: ``stocks`` (stock closes
+#: and market caps: the panel loads them only when a model asks), ``fundamentals`` (reported
+#: financials), ``amount`` (turnover), ``classification`` (stock -> industry memberships).
+NEEDS = frozenset({"stocks", "fundamentals", "amount", "classification"})
+
+Grid = Mapping[str, list[Any]]
+#: ``(panel, variants, signal dates, codes) -> (variants, dates, codes) weights or None``: a model's
+#: fast path for parameter sweeps (None: run the model per variant).
+BatchWeights = Callable[..., Any]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
+    """A registered model and what it declares about itself.
+
+    Attributes
+    ----------
+    name, fn, description
+        The registry key, the model function and a one-line summary (CLI help).
+    allocates
+        Whether it produces industry weights a book can hold.
+    label
+        ``(zh, en)`` display names for reports and terminal tables.
+    needs
+        Inputs beyond industry and benchmark bars (see :data:`NEEDS`).
+    sweep_grid, robustness_grid
+        Default parameter grids of ``research sweep`` (full product) and ``research robustness``
+        (one at a time). Dotted keys (``ptc_aggressive.max_crowding``) reach shared sections.
+    batch_weights
+        Optional fast path for sweeps (:data:`BatchWeights`).
+    leaders
+        Optional ``(panel, year, params) -> result`` of the industries that led a year
+        (``signals --leaders``).
+    """
+
     name: str
     fn: ModelFn
     description: str
-    # Whether it produces monthly industry weights (the monitor and detector are signals too).
     allocates: bool = True
+    label: tuple[str, str] = ("", "")
+    needs: frozenset[str] = frozenset()
+    sweep_grid: Grid = field(default_factory=dict)
+    robustness_grid: Grid = field(default_factory=dict)
+    batch_weights: BatchWeights | None = None
+    leaders: Callable[..., Any] | None = None
+
+    def label_for(self, lang: str) -> str:
+        zh, en = self.label
+        return (zh if lang == "zh" else en) or self.name
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register(name: str, description: str, *, allocates: bool = True) -> Callable[[ModelFn], ModelFn]:
+def register(name: str, description: str, *, allocates: bool = True, label: tuple[str, str] = ("", ""),
+             needs: tuple[str, ...] | frozenset[str] = (), sweep_grid: Grid | None = None,
+             robustness_grid: Grid | None = None) -> Callable[[ModelFn], ModelFn]:
+    """Register the decorated function as model ``name`` with what it declares (see
+    :class:`ModelSpec`)."""
+    unknown = set(needs) - NEEDS
+    if unknown:
+        raise ValueError(f"model {name!r}: unknown needs {sorted(unknown)}; known: {sorted(NEEDS)}")
+
     def deco(fn: ModelFn) -> ModelFn:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ModelSpec(name, fn, description, allocates)
+        _REGISTRY[name] = ModelSpec(name, fn, description, allocates, label, frozenset(needs),
+                                    dict(sweep_grid or {}), dict(robustness_grid or {}))
         return fn
 
     return deco
+
+
+def extend(name: str, *, batch_weights: BatchWeights | None = None,
+           leaders: Callable[..., Any] | None = None) -> None:
+    """Attach a model's optional helpers (defined after the model function in its module)."""
+    from dataclasses import replace
+
+    _REGISTRY[name] = replace(_REGISTRY[name], batch_weights=batch_weights or _REGISTRY[name].batch_weights,
+                              leaders=leaders or _REGISTRY[name].leaders)
 
 
 _LOADED: list[bool] = []
@@ -58,6 +118,17 @@ def _load_models() -> None:
 def names(allocating_only: bool = False) -> list[str]:
     _load_models()
     return [n for n, s in _REGISTRY.items() if s.allocates or not allocating_only]
+
+
+def specs(allocating_only: bool = False) -> list[ModelSpec]:
+    return [spec(n) for n in names(allocating_only)]
+
+
+def needs(names_: Iterable[str], what: str) -> bool:
+    """Whether any of the models ``names_`` declares it reads ``what`` (see :data:`NEEDS`)."""
+    if what not in NEEDS:
+        raise ValueError(f"unknown input {what!r}; known: {sorted(NEEDS)}")
+    return any(what in spec(n).needs for n in names_)
 
 
 def spec(name: str) -> ModelSpec:
@@ -96,6 +167,18 @@ def params_for(name: str, overrides: Mapping[str, Any] | None = None,
         else:
             base[key] = value
     return base
+
+
+def nested_overrides(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"ptc_aggressive.max_crowding": 0.7, "max_weight": 0.2}`` -> nested overrides."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if "." in key:
+            section, _, sub = key.partition(".")
+            out.setdefault(section, {})[sub] = value
+        else:
+            out[key] = value
+    return out
 
 
 def run(name: str, panel: MarketPanel, asof: object, params: Mapping[str, Any] | None = None) -> StrategyResult:

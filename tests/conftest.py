@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import socket
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from allocator.config import load_universe
 from allocator.store import Store
 from tests.dbkit import Backend, PostgresBackend, SqliteBackend, set_current_backend
+from tests.synthetic import synthetic, synthetic_bars, synthetic_market  # noqa: F401  (re-exported)
 
 _PG_FAILURE: list[str] = []
 
@@ -85,81 +84,16 @@ def store(db_backend: Backend) -> Store:
     s.engine.dispose()
 
 
-def synthetic_bars(codes: list[str], days: pd.DatetimeIndex, seed: int = 0) -> pd.DataFrame:
-    """Random-walk bars in the canonical long schema."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i, code in enumerate(codes):
-        ret = rng.normal(0.0003 * (i % 5), 0.015, len(days))
-        close = 1000 * np.exp(np.cumsum(ret))
-        pre = np.r_[np.nan, close[:-1]]
-        rows.append(pd.DataFrame({
-            "code": code, "date": days, "open": close, "high": close * 1.01, "low": close * 0.99,
-            "close": close, "pre_close": pre, "volume": rng.uniform(1e8, 2e8, len(days)),
-            "amount": rng.uniform(1e9, 3e9, len(days)),
-        }))
-    return pd.concat(rows, ignore_index=True)
-
-
-def synthetic_market(universe, start: str = "2017-01-02", end: str = "2021-06-30", seed: int = 0,
-                     stocks_per_industry: int = 6, amount_from: str | None = "2019-01-02"):  # type: ignore[no-untyped-def]
-    """A small but complete market: 31 industries + 000300/H00300, stocks, fundamentals.
-
-    Returns the long frames ``panel_from_frames`` takes. Amount/volume exist from ``amount_from``
-    only, like the real SW data (from 2020).
-    """
-    from allocator.calendar import akshare_calendar_days
-
-    cal = akshare_calendar_days()
-    days = cal[(cal >= pd.Timestamp(start)) & (cal <= pd.Timestamp(end))]
-    codes = universe.codes
-    bars = synthetic_bars(codes + [universe.benchmark_price, universe.benchmark_total_return], days, seed)
-    if amount_from is not None:
-        early = (bars["date"] < pd.Timestamp(amount_from)) & bars["code"].isin(codes)
-        bars.loc[early, ["open", "high", "low", "volume", "amount"]] = np.nan
-    rng = np.random.default_rng(seed + 1)
-    stock_rows, cls_rows, fund_rows = [], [], []
-    periods = pd.date_range(pd.Timestamp(start) - pd.DateOffset(years=2), end, freq="QE")
-    for ind in universe.industries:
-        for k in range(stocks_per_industry):
-            code = f"{ind.class_prefix}{k:04d}.SH"
-            for since in ("2010-01-04", "2021-07-30"):  # listed long ago, confirmed in SW 2021
-                cls_rows.append({"code": code, "start_date": pd.Timestamp(since),
-                                 "industry_code": f"{ind.class_prefix}0101"})
-            close = 10 * np.exp(np.cumsum(rng.normal(0, 0.02, len(days))))
-            stock_rows.append(pd.DataFrame({"code": code, "date": days, "close": close, "adj_factor": 1.0,
-                                            "mkt_cap": close * rng.uniform(1e8, 1e9)}))
-            base = rng.uniform(1e8, 1e9)
-            quarterly = base * (1 + rng.normal(0.02, 0.1, len(periods))).cumprod()
-            ytd = pd.Series(quarterly, index=periods).groupby(periods.year).cumsum()
-            for p, v in ytd.items():
-                lag = {3: 25, 6: 55, 9: 25, 12: 100}[p.month]
-                fund_rows.append({"code": code, "period_end": p, "ann_date": p + pd.Timedelta(days=lag),
-                                  "ann_date_source": "reported", "operate_profit": v, "revenue": 5 * v,
-                                  "inventories": np.nan})
-    inst = pd.DataFrame({"code": codes, "kind": "industry", "name": [i.name for i in universe.industries],
-                         "name_en": [i.name_en for i in universe.industries]})
-    inst = pd.concat([inst, pd.DataFrame({"code": [universe.benchmark_price, universe.benchmark_total_return],
-                                          "kind": "benchmark", "name": ["沪深300", "沪深300全收益"]})])
-    return {
-        "bars": bars,
-        "instruments": inst,
-        "fundamentals": pd.DataFrame(fund_rows),
-        "classification": pd.DataFrame(cls_rows),
-        "stock_bars": pd.concat(stock_rows, ignore_index=True),
-    }
+@pytest.fixture(scope="session")
+def synthetic_panel():  # type: ignore[no-untyped-def]
+    """The full panel of the shared synthetic market (:func:`tests.synthetic.synthetic`)."""
+    return synthetic()[2]
 
 
 @pytest.fixture(scope="session")
-def synthetic_panel():  # type: ignore[no-untyped-def]
-    from allocator.calendar import TradingCalendar, akshare_calendar_days
-    from allocator.panel import panel_from_frames
-
-    u = load_universe("cn_sw_l1")
-    frames = synthetic_market(u)
-    return panel_from_frames(u, frames["bars"], calendar=TradingCalendar.from_days(akshare_calendar_days()),
-                             instruments=frames["instruments"], fundamentals=frames["fundamentals"],
-                             classification=frames["classification"], stock_bars=frames["stock_bars"])
+def synthetic_frames():  # type: ignore[no-untyped-def]
+    """The long frames of the shared synthetic market (to rebuild it cut at a date)."""
+    return synthetic()[1]
 
 
 @pytest.fixture(scope="session")
@@ -173,3 +107,27 @@ def bundled_db(db_backend: Backend) -> str:
     load_bundled(store)
     store.engine.dispose()
     return url
+
+
+# -- the paper ledger's markets (paper, scheduler and report tests) ------------------------------
+
+@pytest.fixture(scope="session")
+def synthetic_db_template(db_backend: Backend) -> str:
+    """A small synthetic market (2021-01-04 .. 2021-10-29, every ETF of the map); its URL."""
+    from tests.paper._paper_kit import write_synthetic_db
+
+    url = db_backend.new_url("paper_market")
+    write_synthetic_db(url)
+    return url
+
+
+@pytest.fixture
+def synthetic_db(synthetic_db_template: str, db_backend: Backend) -> str:
+    """A private copy of the synthetic market database; returns its URL."""
+    return db_backend.copy(synthetic_db_template, "market")
+
+
+@pytest.fixture
+def bundled_copy(bundled_db: str, db_backend: Backend) -> str:
+    """A private copy of the session's bundled database (paper books write into it)."""
+    return db_backend.copy(bundled_db, "bundled")

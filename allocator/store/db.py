@@ -354,6 +354,11 @@ class Store:
                 frame[c] = pd.to_datetime(frame[c].astype("string"), format="ISO8601").astype("datetime64[us]")
         return frame
 
+    def instrument_names(self) -> dict[str, str]:
+        """Code -> name of every instrument that has a name (ETF names for tables and reports)."""
+        frame = self.read("SELECT code, name FROM instrument")
+        return {str(c): str(n) for c, n in zip(frame["code"], frame["name"]) if isinstance(n, str) and n}
+
     def read_table(self, table: str, where: str = "", params: dict | None = None) -> pd.DataFrame:
         model = MARKET_TABLES[table]
         sa_table = model.__table__  # type: ignore[attr-defined]

@@ -47,7 +47,11 @@ DEFAULTS: dict[str, Any] = {
 
 
 @register("combo_equity", "Combo-equity baseline: mean of prosperity, momentum and low-crowding "
-          "ranks; top 5 equal weight")
+          "ranks; top 5 equal weight",
+          label=("组合等权基线", "Combo equal-weight baseline"),
+          needs=("fundamentals", "amount", "classification"),
+          sweep_grid={"holdings": [3, 5, 8], "trend_windows": [[20, 60, 120], [20, 60], [60, 120]]},
+          robustness_grid={"holdings": [3, 5, 8]})
 def combo_equity(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     p = {**DEFAULTS, **{k: v for k, v in params.items() if k not in ("prosperity", "crowding")}}
     p["trend_windows"] = [int(w) for w in p["trend_windows"]]

@@ -126,16 +126,19 @@ def _flag(cond: np.ndarray, known: np.ndarray) -> np.ndarray:
 def _visible_inventories(panel: MarketPanel) -> int:
     """How many of the reports the panel sees carry inventories (reports are a prefix of the
     root's, in announcement order)."""
-    def counts() -> np.ndarray:
-        f = panel.cache["__root__"].fundamentals
+    def counts(f: pd.DataFrame) -> np.ndarray:
         has = f["inventories"].notna().to_numpy() if "inventories" in f.columns else np.zeros(len(f), bool)
         return np.r_[0, np.cumsum(has)]
 
-    return int(panel.cached(("visible_inventories",), counts)[len(panel.fundamentals)])
+    counted, n = panel.by_report(("inventories_counted",), counts)
+    return int(counted[n])
 
 
 @register("inventory_reversal", "Left-side inventory reversal: distressed industries whose inventory "
-          "cycle and earnings growth are turning; top 5 equal weight")
+          "cycle and earnings growth are turning; top 5 equal weight",
+          label=("左侧库存反转", "Left-side inventory reversal"),
+          needs=("fundamentals", "classification"),
+          sweep_grid={"holdings": [3, 5, 8]}, robustness_grid={"holdings": [3, 5, 8]})
 def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     p = {**DEFAULTS, **{k: v for k, v in params.items() if k != "prosperity"}}
     pp = prosperity_params(_sub(params, "prosperity"))

@@ -94,7 +94,9 @@ def average_turnover(panel: MarketPanel, window: int) -> np.ndarray:
 
 
 @register(NAME, "Momentum monitor: score 0.5 r5 + 0.3 r20 + 0.2 r60; BUY top 5 with 20-day turnover "
-                "> 10 bn CNY; book = weekly top 3 equal weight", allocates=True)
+                "> 10 bn CNY; book = weekly top 3 equal weight", allocates=True,
+          label=("动量监控", "Momentum monitor"), needs=("amount",),
+          sweep_grid={"weekly_holdings": [3, 5, 8]}, robustness_grid={"weekly_holdings": [3, 5]})
 def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     p = _params(params)
     windows, sw = p["windows"], p["score_weights"]

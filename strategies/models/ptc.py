@@ -644,20 +644,34 @@ def _run_single(name: str, panel: MarketPanel, params: Mapping[str, Any]) -> Str
     )
 
 
+#: What the three prosperity-trend-crowding books read besides industry bars.
+PTC_NEEDS = ("fundamentals", "amount", "classification")
+
+
 @register("ptc_aggressive", "Prosperity-trend-crowding A: top third on prosperity and trend, "
-          "crowding <= 0.8; weight by prosperity rank + trend rank")
+          "crowding <= 0.8; weight by prosperity rank + trend rank",
+          label=("景气-趋势-拥挤 A（进取）", "Prosperity-trend-crowding A (aggressive)"), needs=PTC_NEEDS,
+          sweep_grid={"max_crowding": [0.7, 0.8, 0.9], "top_fraction": [0.25, 1 / 3, 0.5]},
+          robustness_grid={"max_crowding": [0.7, 0.8, 0.9]})
 def ptc_aggressive(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     return _run_single("ptc_aggressive", panel, params)
 
 
 @register("ptc_steady", "Prosperity-trend-crowding B: top third on trend, crowding < 0.5, not "
-          "bottom third on prosperity; weight by trend rank + (1 - crowding)")
+          "bottom third on prosperity; weight by trend rank + (1 - crowding)",
+          label=("景气-趋势-拥挤 B（稳健）", "Prosperity-trend-crowding B (steady)"), needs=PTC_NEEDS,
+          sweep_grid={"max_crowding": [0.4, 0.5, 0.6], "top_fraction": [0.25, 1 / 3, 0.5]},
+          robustness_grid={"max_crowding": [0.4, 0.5, 0.6]})
 def ptc_steady(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     return _run_single("ptc_steady", panel, params)
 
 
 @register("ptc", "Prosperity-trend-crowding combined: union of A and B, weight by summed score, "
-          "capped at max_weight")
+          "capped at max_weight",
+          label=("景气-趋势-拥挤 组合", "Prosperity-trend-crowding combined"), needs=PTC_NEEDS,
+          sweep_grid={"max_weight": [0.15, 0.20, 0.30], "ptc_aggressive.max_crowding": [0.7, 0.8, 0.9],
+                      "ptc_steady.max_crowding": [0.4, 0.5, 0.6]},
+          robustness_grid={"max_weight": [0.15, 0.20, 0.30]})
 def ptc(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     cap = float(params.get("max_weight", 0.20))
     pa = _book_params("ptc_aggressive", {**params_for("ptc_aggressive"), **_sub(params, "ptc_aggressive")})

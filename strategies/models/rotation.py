@@ -761,14 +761,14 @@ def _status(hist: list[float], e: float) -> str:
 
 # -- the SW model --------------------------------------------------------------------------------
 
-def _stock_closes(root: MarketPanel) -> tuple[pd.Index, np.ndarray, np.ndarray] | None:
-    """Adjusted stock closes on the root's trading dates (dates x stocks) and whether each date has
-    a stock row at all; ``None`` without stock prices. Row by row: causal."""
+def _stock_closes(root: MarketPanel) -> dict[str, np.ndarray]:
+    """Adjusted stock closes on the root's trading dates (``closes``: dates x stocks, in the order
+    of the stock frame's columns) and whether each date has a stock row at all (``has_row``);
+    empty without stock prices. Row by row: causal."""
     adj = root.stocks.get("adj_close")
     if adj is None or adj.empty:
-        return None
-    has_row = root.dates.isin(adj.index)
-    return adj.columns, adj.reindex(index=root.dates).to_numpy(dtype=float), has_row
+        return {}
+    return {"closes": adj.reindex(index=root.dates).to_numpy(dtype=float), "has_row": root.dates.isin(adj.index)}
 
 
 def breadth_arrays(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[dict[str, np.ndarray] | None, str | None]:
@@ -783,11 +783,11 @@ def breadth_arrays(panel: MarketPanel, params: Mapping[str, Any]) -> tuple[dict[
     if adj is None or adj.empty:
         return None, "no member stock prices are loaded"
     t = panel.last_date
-    prices = panel.cached(("stock_closes_on_dates",), lambda: _stock_closes(panel.cache["__root__"]))
+    prices = panel.causal_arrays(("stock_closes_on_dates",), _stock_closes)
     n = visible_rows(panel)
-    if prices is None or not prices[2][n - 1]:
+    if not prices or not prices["has_row"][n - 1]:
         return None, f"no member stock prices on {t.date()}"
-    stocks, closes, _ = prices
+    stocks, closes = adj.columns, prices["closes"]
     key = ("breadth", n, len(panel.classification), windows, min_members, min_obs)
 
     def compute() -> tuple[dict[str, np.ndarray] | None, str | None]:
@@ -857,15 +857,16 @@ def _sw_readout(panel: MarketPanel, p: Mapping[str, Any]) -> tuple[_Readout, str
     breadth, why = breadth_arrays(panel, p)
     parts = {str(w): breadth[f"above_{w}"] for w in p["breadth_windows"]} if breadth is not None else {}
     n, trail_n = visible_rows(panel), int(p["trail"])
-    labels = panel.cached(("date_labels",), lambda: _date_labels(panel.cache["__root__"]))
+    labels = panel.causal_array(("date_labels",), _date_labels)
     lo = max(0, n - trail_n) if trail_n > 0 else 0
     return _readout(series, panel.dates, list(panel.universe.codes), parts, "proxy", p,
-                    trail_labels=labels[lo:n]), why
+                    trail_labels=labels[lo:n].tolist()), why
 
 
-def _date_labels(root: MarketPanel) -> list[str]:
+def _date_labels(root: MarketPanel) -> np.ndarray:
     """The root's trading dates as YYYY-MM-DD (a panel sees a prefix of them)."""
-    return np.datetime_as_string(root.dates.to_numpy(dtype="datetime64[s]"), unit="D").tolist()
+    return np.asarray(np.datetime_as_string(root.dates.to_numpy(dtype="datetime64[s]"), unit="D").tolist(),
+                      dtype=object)
 
 
 def panel_rotation(panel: MarketPanel, params: Mapping[str, Any] | None = None) -> tuple[RotationResult, str | None]:
@@ -948,7 +949,9 @@ class _Words:
 
 
 @register(NAME, "Rotation detector: RS ratio/momentum quadrants vs CSI 300, flow proxy, breadth; "
-                "OVERWEIGHT top 5 by composite, equal weight", allocates=True)
+                "OVERWEIGHT top 5 by composite, equal weight", allocates=True,
+          label=("轮动探测", "Rotation detector"), needs=("stocks", "amount", "classification"),
+          robustness_grid={"overweight": [3, 5, 7]})
 def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     p = rotation_params(params)
     r, why = _sw_readout(panel, p)

@@ -13,7 +13,7 @@ cutoff month (April), and how they then performed to the end of that year.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -26,7 +26,7 @@ from allocator.panel import MarketPanel
 from strategies.base import IndustryScore, MissingInput, StrategyResult, clean_numbers
 from strategies.factors import cross_rank, order_best_first, window_return
 from strategies.history import causal_row
-from strategies.registry import params_for, register
+from strategies.registry import extend, params_for, register
 
 NAME = "rs_mainline"
 DEFAULTS: dict[str, Any] = {
@@ -116,7 +116,11 @@ def _f2(x: float) -> str:
 
 
 @register(NAME, "RS mainline: mean percentile rank of 20/40/60-day price change; hold RS > 0.90 "
-                "equally, 3 to 6 industries", allocates=True)
+                "equally, 3 to 6 industries", allocates=True,
+          label=("RS 主线", "RS mainline"),
+          sweep_grid={"windows": [[20, 40, 60], [10, 20, 40], [20, 60, 120]], "threshold": [0.85, 0.90, 0.95],
+                      "min_holdings": [2, 3], "max_holdings": [4, 6]},
+          robustness_grid={"threshold": [0.85, 0.90, 0.95]})
 def rs_mainline(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     p = _params(params)
     windows, thr = p["windows"], float(p["threshold"])
@@ -403,3 +407,70 @@ def yearly_leaders(panel: MarketPanel, year: int, params: Mapping[str, Any] | No
         non_leaders_avg_return=float(np.mean(nr)) if nr else None,
         notes=tuple(notes), params=p,
     )
+
+
+# -- fast paths for research ----------------------------------------------------------------
+
+# The rs_mainline parameters the batch builder follows (leader_cutoff_month: research only).
+_RS_KNOWN = frozenset({"windows", "threshold", "min_holdings", "max_holdings", "leader_cutoff_month"})
+
+
+def batch_weights(panel: MarketPanel, variants: Sequence[Mapping[str, Any]], signals: pd.DatetimeIndex,
+                        codes: list[str]) -> np.ndarray | None:
+    """(variants, signal dates, codes) weights of ``rs_mainline`` for every variant at once.
+
+    The same inputs and rule as :func:`rs_mainline`: the parameters
+    are resolved as :func:`strategies.registry.run` resolves them, the RS row of each signal date
+    is the one the model reads (its own ``causal_row`` history, on the same ``asof`` cut), and
+    the industries are ordered by :func:`strategies.factors.order_best_first`. The model holds
+    the mainlines (RS > threshold, a prefix of that order) cut to ``max_holdings`` and topped up
+    to ``min_holdings`` from the next best, i.e. the first
+    ``min(max(min(mainlines, max_holdings), min_holdings), ranked)`` industries, each at
+    ``1 / count``. Only the count depends on the threshold and the holding limits, so a variant
+    costs a few array operations.
+
+    Returns ``None`` (the caller then runs the model per variant) when it cannot follow the
+    model exactly: codes not in universe order, a negative holding limit, or a parameter this
+    builder does not know (one added to the model later must be added here too).
+    """
+    from strategies import registry
+
+    if list(panel.universe.codes) != list(codes):
+        return None
+    resolved = []
+    for flat in variants:
+        p = _params(registry.params_for(NAME, registry.nested_overrides(flat) if flat else None))
+        if not set(p) <= _RS_KNOWN:
+            return None
+        windows = tuple(p["windows"])
+        thr, min_h, max_h = float(p["threshold"]), int(p["min_holdings"]), int(p["max_holdings"])
+        if min_h < 0 or max_h < 0 or not windows:
+            return None
+        resolved.append((windows, thr, min_h, max_h))
+    K, C = len(signals), len(codes)
+    cuts = [registry.cut_at(panel, pd.Timestamp(t).normalize()) for t in signals]
+    W = np.zeros((len(variants), K, C))
+    rows_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for v, (windows, thr, min_h, max_h) in enumerate(resolved):
+        if windows not in rows_of:
+            compute = _rs_factors(list(windows))
+            rs = np.empty((K, C))
+            for k, cut in enumerate(cuts):
+                row = causal_row(cut, f"{NAME}:{windows}", compute)
+                if row is None:
+                    return None
+                rs[k] = row["rs"]
+            # place[k, j]: position of industry j in date k's best-first order
+            order = np.array([order_best_first(r) for r in rs], dtype=np.int64).reshape(K, C)
+            place = np.empty_like(order)
+            np.put_along_axis(place, order, np.arange(C)[None, :], axis=1)
+            rows_of[windows] = (rs, place, (~np.isnan(rs)).sum(axis=1))
+        rs, place, ranked = rows_of[windows]
+        mainlines = (rs > thr).sum(axis=1)                          # NaN is not > thr
+        count = np.minimum(np.maximum(np.minimum(mainlines, max_h), min_h), ranked)
+        weight = np.divide(1.0, count, out=np.zeros(K), where=count > 0)
+        W[v] = np.where(place < count[:, None], weight[:, None], 0.0)
+    return W
+
+
+extend(NAME, batch_weights=batch_weights, leaders=yearly_leaders)

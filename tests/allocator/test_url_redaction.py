@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner, Result
 
-from allocator.cli import cli, main
+from app.cli import cli, main
 from allocator.store import Store, redact_url
 from allocator.store.urls import redact_text
 
@@ -220,7 +220,7 @@ def test_error_lines_of_the_entry_point_are_masked(pg: Pg, capsys) -> None:  # t
 
 
 def test_scheduler_logs_the_url_masked(pg: Pg, caplog) -> None:  # type: ignore[no-untyped-def]
-    from paper.scheduler import daily_job
+    from app.scheduler import daily_job
 
     with caplog.at_level(logging.DEBUG):
         summary = daily_job(pg.market_url, today="2025-06-30")
@@ -241,7 +241,7 @@ def test_serve_once(pg: Pg, caplog) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_serve_banner_shows_the_url_masked(pg: Pg, caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import paper.scheduler as scheduler
+    import app.scheduler as scheduler
 
     ran = []
 

@@ -139,7 +139,7 @@ def write_synthetic_db(path: Path | str, start: str = "2021-01-04", end: str = "
     (each following its industry with noise, from its listing date), trading-day calendar through
     2022. Returns the URL."""
     from allocator.etf_map import load_etf_map
-    from tests.conftest import synthetic_bars
+    from tests.synthetic import synthetic_bars
 
     universe = load_universe("cn_sw_l1")
     cal = akshare_calendar_days()
@@ -217,9 +217,9 @@ CLI_SCRIPT = textwrap.dedent("""
             time.sleep(pause)   # between two writes, outside the transaction: let the other writer in
         engine.write_days = paused
     barrier = os.environ.get("PAPER_TEST_BARRIER")
-    from allocator.cli import cli, main
-    if "paper" not in cli.commands:   # until allocator.cli registers the paper commands
-        from allocator.cli.paper_cmds import paper, serve
+    from app.cli import cli, main
+    if "paper" not in cli.commands:   # until app.cli registers the paper commands
+        from app.cli.paper_cmds import paper, serve
         cli.add_command(paper)
         cli.add_command(serve)
     if barrier:

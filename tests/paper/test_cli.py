@@ -1,4 +1,4 @@
-"""``allocator paper ...`` through the real entry point (``allocator.cli.main``)."""
+"""``allocator paper ...`` through the real entry point (``app.cli.main``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from allocator.cli import cli, main
-from allocator.cli.paper_cmds import paper as paper_group
-from allocator.cli.paper_cmds import serve as serve_cmd
+from app.cli import cli, main
+from app.cli.paper_cmds import paper as paper_group
+from app.cli.paper_cmds import serve as serve_cmd
 
 STATUS_KEYS = {"nav", "cumulative_return", "benchmark_return", "active_return", "tracking_error", "correlation",
                "max_drawdown", "benchmark_max_drawdown", "holdings"}
@@ -16,7 +16,7 @@ STATUS_KEYS = {"nav", "cumulative_return", "benchmark_return", "active_return", 
 
 @pytest.fixture(autouse=True)
 def _wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register the commands as allocator.cli will (a no-op once it does)."""
+    """Register the commands as app.cli will (a no-op once it does)."""
     monkeypatch.setitem(cli.commands, "paper", paper_group)
     monkeypatch.setitem(cli.commands, "serve", serve_cmd)
 

@@ -2,7 +2,7 @@
 
 On the embedded real data, model ``rs_mainline`` from 2024-06-03 (signal 2024-05-31) to
 2025-06-13 (the last ETF bar), 1,000,000 CNY, 23 bp per side: the paper book trades whole lots at
-each trade-date close; the vectorised engine (:func:`allocator.backtest.run_vector`, ETF level,
+each trade-date close; the vectorised engine (:func:`engine.backtest.run_vector`, ETF level,
 the map's no-ETF rule) holds the exact target weights. To compare like with like the book keeps
 no cash buffer and has no minimum commission or trade size; what remains is lot rounding (and
 distributions: the book receives them in cash, the engine reinvests them).
@@ -33,7 +33,7 @@ RET_TOL = 2e-4
 
 def engine_nav(panel, model: str) -> pd.Series:  # type: ignore[no-untyped-def]
     try:
-        from allocator.backtest import run_vector, weights_schedule
+        from engine.backtest import run_vector, weights_schedule
     except ImportError:  # pragma: no cover - the engine is optional here
         return independent_nav(panel, model)
     ws = weights_schedule(panel, model, SIGNAL, END, level="etf", no_etf="map")

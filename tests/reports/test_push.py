@@ -442,7 +442,7 @@ def digest_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
     from allocator.calendar import akshare_calendar_days
     from allocator.config import load_universe
     from allocator.store import Store
-    from tests.conftest import synthetic_bars
+    from tests.synthetic import synthetic_bars
 
     u = load_universe("cn_sw_l1")
     cal = akshare_calendar_days()
@@ -464,7 +464,7 @@ def digest_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    from allocator.cli import main
+    from app.cli import main
 
     code = 0
     try:

@@ -23,7 +23,7 @@ BOOK = "rs-book"
 @pytest.fixture(scope="module")
 def book_db(db_backend) -> str:  # type: ignore[no-untyped-def]
     """The synthetic market with an RS-mainline paper book replayed 2021-06-01 .. 2021-10-29."""
-    from allocator.cli import main
+    from app.cli import main
 
     url = write_synthetic_db(db_backend.new_url("reports"))
     for args in (["paper", "create", BOOK, "--strategy", "rs_mainline", "--capital", "1000000",
@@ -138,7 +138,7 @@ def test_paper_review_lists_every_rebalance(store_and_panel, tmp_path: Path) -> 
 
 
 def test_backtest_report_has_metrics_per_model(store_and_panel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from allocator.backtest import backtest
+    from engine.backtest import backtest
 
     _, panel = store_and_panel
     out = tmp_path / "backtest.pdf"
@@ -152,7 +152,7 @@ def test_backtest_report_has_metrics_per_model(store_and_panel, tmp_path: Path) 
 
 
 def test_unknown_portfolio_is_one_clear_line(book_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from allocator.cli import main
+    from app.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--db", book_db, "report", "paper", "--portfolio", "nope", "-o", str(tmp_path / "x.pdf")])

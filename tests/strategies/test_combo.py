@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from strategies import registry
+from tests.strategies import _kit as kit
 
-def _load_kit():  # type: ignore[no-untyped-def]
-    name = "_strategies_kit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_kit.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-kit = _load_kit()
 A, B, C = kit.A, kit.B, kit.C
-
-from strategies import registry  # noqa: E402
 
 DAYS = pd.bdate_range("2021-01-04", "2022-08-31")
 
@@ -114,15 +99,6 @@ def test_on_the_synthetic_market() -> None:
             assert i.composite == pytest.approx(sum(ranks) / len(ranks))
         selected = [i for i in r.industries if i.selected]
         assert selected == list(r.industries[:5])
-
-
-def test_prefix_invariance() -> None:
-    u, frames, full = kit.synthetic()
-    for t in ["2018-06-29", "2019-10-31", "2020-04-30", "2021-06-30"]:
-        ts = pd.Timestamp(t)
-        got = registry.run("combo_equity", full, ts).to_dict()
-        cut = registry.run("combo_equity", kit.rebuilt_at(u, frames, full, ts), ts).to_dict()
-        assert kit.same(got, cut), kit.diff(got, cut)
 
 
 def test_real_bundled_data_smoke() -> None:

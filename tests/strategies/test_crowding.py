@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from strategies.crowding import crowding_missing, crowding_score, crowding_table
+from tests.strategies import _kit as kit
 
-def _load_kit():  # type: ignore[no-untyped-def]
-    name = "_strategies_kit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_kit.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-kit = _load_kit()
 A, B, C = kit.A, kit.B, kit.C
-
-from strategies.crowding import crowding_missing, crowding_score, crowding_table  # noqa: E402
 
 SMALL = {"window": 5, "volume_short": 2, "volume_long": 4, "vol_window": 3,
          "components": ["amount_share", "volume_ratio", "volatility"], "partial": True}

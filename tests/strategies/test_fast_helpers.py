@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from allocator.panel import MarketPanel
 import pytest
 
 from strategies.crowding import _full_returns, _returns, _tail_returns
@@ -83,9 +85,16 @@ def test_statuses_are_the_per_sector_status() -> None:
 
 
 class _Root:
+    """A root panel of bare arrays with the real panel's causal interface."""
+
+    causal_arrays = MarketPanel.causal_arrays
+    _root = property(lambda self: self)
+
+    def _visible(self) -> int:
+        return len(self.bars["close"].index)
+
     def __init__(self, close: np.ndarray, pre: np.ndarray) -> None:
-        self.cache = {}
-        self.cache["__root__"] = self
+        self._memo = {"__root__": self}
         self.bars = {"close": pd.DataFrame(close, index=pd.RangeIndex(len(close)))}
         self._values = {"close": close, "pre_close": pre}
 

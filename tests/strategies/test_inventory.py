@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from strategies import registry
+from tests.strategies import _kit as kit
 
-def _load_kit():  # type: ignore[no-untyped-def]
-    name = "_strategies_kit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_kit.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-kit = _load_kit()
 A, B, C = kit.A, kit.B, kit.C
-
-from strategies import registry  # noqa: E402
 
 DAYS = pd.bdate_range("2021-01-04", "2023-04-28")
 Y1 = ["2021-04-20", "2021-08-20", "2021-10-20", "2022-03-20"]
@@ -128,15 +113,6 @@ def test_inventory_leg_by_hand() -> None:
     m = {x.input: x for x in r8.missing_inputs}
     assert set(m["inventory_to_revenue_range"].codes) == {A, B, C}
     assert {i.code: i for i in r8.industries}[A].ranks["inventory"] == pytest.approx(1.0)
-
-
-def test_prefix_invariance() -> None:
-    u, frames, full = kit.synthetic()
-    for t in ["2018-06-29", "2019-10-31", "2020-04-30", "2021-06-30"]:
-        ts = pd.Timestamp(t)
-        got = registry.run("inventory_reversal", full, ts).to_dict()
-        cut = registry.run("inventory_reversal", kit.rebuilt_at(u, frames, full, ts), ts).to_dict()
-        assert kit.same(got, cut), kit.diff(got, cut)
 
 
 def test_on_the_synthetic_market() -> None:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from strategies.prosperity import prosperity_scores, prosperity_table
+from tests.strategies import _kit as kit
 
-def _load_kit():  # type: ignore[no-untyped-def]
-    name = "_strategies_kit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_kit.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-kit = _load_kit()
 A, B, C = kit.A, kit.B, kit.C
-
-from strategies.prosperity import prosperity_scores, prosperity_table  # noqa: E402
 
 PARAMS = {"profit_fields": ["operate_profit", "net_profit_parent", "net_profit"],
           "min_members": 2, "min_coverage": 0.5}

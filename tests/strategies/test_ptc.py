@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,22 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
-def _load_kit():  # type: ignore[no-untyped-def]
-    name = "_strategies_kit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_kit.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-kit = _load_kit()
-
-import strategies.models.ptc as ptc_mod  # noqa: E402
-from strategies import registry  # noqa: E402
-from strategies.models.ptc import Base, capped_weights  # noqa: E402
+import strategies.models.ptc as ptc_mod
+from strategies import registry
+from strategies.models.ptc import Base, capped_weights
+from tests.strategies import _kit as kit
 
 # -- the cap --------------------------------------------------------------------------------------
 
@@ -250,16 +235,6 @@ def test_missing_turnover_before_2020_is_reported() -> None:
     assert any("(20-day volatility only)" in i.reason_en for i in r.industries)
     later = registry.run("ptc", full, "2020-12-31")
     assert "crowding_amount_share+volume_ratio" not in {x.input for x in later.missing_inputs}
-
-
-@pytest.mark.parametrize("name", ["ptc_aggressive", "ptc_steady", "ptc"])
-def test_prefix_invariance(name: str) -> None:
-    u, frames, full = kit.synthetic()
-    for t in ["2018-06-29", "2019-10-31", "2020-04-30", "2021-06-30"]:
-        ts = pd.Timestamp(t)
-        got = registry.run(name, full, ts).to_dict()
-        cut = registry.run(name, kit.rebuilt_at(u, frames, full, ts), ts).to_dict()
-        assert kit.same(got, cut), kit.diff(got, cut)
 
 
 def test_real_bundled_data_smoke() -> None:

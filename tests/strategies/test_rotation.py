@@ -1,6 +1,6 @@
 """Rotation detector: RS ratio definition, quadrant boundaries, trailing z-score, the flow proxy,
 member breadth, composite and allocation, rule confidence and status, trails, the SW model and
-prefix invariance."""
+prefix invariance (tests/strategies/test_model_contract.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.calendar import TradingCalendar, akshare_calendar_days
-from allocator.config import load_universe
-from allocator.panel import panel_from_frames
+
 from strategies import registry
 from strategies.models.rotation import (
     _status,
@@ -23,7 +21,6 @@ from strategies.models.rotation import (
     quadrant,
     rotation_params,
 )
-from tests.conftest import synthetic_market
 
 DAYS = pd.bdate_range("2024-01-01", periods=60)
 
@@ -314,36 +311,3 @@ def test_model_on_the_synthetic_panel(synthetic_panel) -> None:
     assert len(late.extras["trails"][top.code]) == 10
     assert [i.labels["allocation"] for i in late.industries].count("NEUTRAL") == 7
 
-
-@pytest.fixture(scope="module")
-def frames():  # type: ignore[no-untyped-def]
-    return synthetic_market(load_universe("cn_sw_l1"))
-
-
-def same(a, b) -> bool:  # type: ignore[no-untyped-def]
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b and type(a) is type(b)
-
-
-def cut_panel(frames: dict, t: str):  # type: ignore[no-untyped-def]
-    # classification passed whole: reference data, cut by the panel itself (see test_rs_mainline)
-    ts = pd.Timestamp(t)
-    f = frames
-    return panel_from_frames(
-        load_universe("cn_sw_l1"), f["bars"][f["bars"]["date"] <= ts],
-        calendar=TradingCalendar.from_days(akshare_calendar_days()), instruments=f["instruments"],
-        fundamentals=f["fundamentals"][f["fundamentals"]["ann_date"] <= ts],
-        classification=f["classification"], stock_bars=f["stock_bars"][f["stock_bars"]["date"] <= ts])
-
-
-@pytest.mark.parametrize("t", ["2017-02-03", "2018-03-30", "2019-01-31", "2020-06-30", "2021-06-30"])
-def test_prefix_invariance(synthetic_panel, frames, t) -> None:  # type: ignore[no-untyped-def]
-    full = registry.run("rotation_detector", synthetic_panel, t)
-    cut = registry.run("rotation_detector", cut_panel(frames, t), t)
-    assert same(full.to_dict(), cut.to_dict())
-    assert same(dict(full.extras), dict(cut.extras))

@@ -1,5 +1,5 @@
 """RS mainline: ranks by hand, the threshold, the top-up and cap rules, yearly leaders,
-prefix invariance, and a check on the bundled real data."""
+prefix invariance (in the model contract test), and a check on the bundled real data."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.calendar import TradingCalendar, akshare_calendar_days
+from allocator.calendar import TradingCalendar
 from allocator.config import Universe, load_universe
 from allocator.panel import panel_from_frames
 from strategies import registry
 from strategies.models.rs_mainline import yearly_leaders
-from tests.conftest import synthetic_market
 
 BUNDLED = Path(__file__).resolve().parents[2] / "allocator" / "data" / "bundled"
 
@@ -180,44 +179,6 @@ def test_yearly_leaders_partial_years(synthetic_panel) -> None:
     assert not y.window_complete and y.perf_start is None and y.benchmark_return is None
     assert all(x.perf_return is None for x in y.leaders)
     assert any("incomplete" in n for n in y.notes)
-
-
-# -- prefix invariance ---------------------------------------------------------------------------
-
-def same(a, b) -> bool:  # type: ignore[no-untyped-def]
-    """Exact equality with NaN == NaN, recursively."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b and type(a) is type(b)
-
-
-def cut_panel(frames: dict, t: str):  # type: ignore[no-untyped-def]
-    """A panel rebuilt from the long frames cut at ``t``. The classification history is passed
-    whole: it is reference data (pre-2021 rows are mapped with the stock's SW 2021 code, see
-    allocator/classification.py) and the panel cuts it by start date itself."""
-    u = load_universe("cn_sw_l1")
-    ts = pd.Timestamp(t)
-    f = frames
-    return panel_from_frames(
-        u, f["bars"][f["bars"]["date"] <= ts], calendar=TradingCalendar.from_days(akshare_calendar_days()),
-        instruments=f["instruments"], fundamentals=f["fundamentals"][f["fundamentals"]["ann_date"] <= ts],
-        classification=f["classification"], stock_bars=f["stock_bars"][f["stock_bars"]["date"] <= ts])
-
-
-@pytest.fixture(scope="module")
-def frames():  # type: ignore[no-untyped-def]
-    return synthetic_market(load_universe("cn_sw_l1"))
-
-
-@pytest.mark.parametrize("t", ["2017-03-31", "2018-06-29", "2019-01-04", "2020-12-31", "2021-06-30"])
-def test_prefix_invariance(synthetic_panel, frames, t) -> None:  # type: ignore[no-untyped-def]
-    full = registry.run("rs_mainline", synthetic_panel, t).to_dict()
-    cut = registry.run("rs_mainline", cut_panel(frames, t), t).to_dict()
-    assert same(full, cut)
 
 
 # -- real data -----------------------------------------------------------------------------------

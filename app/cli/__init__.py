@@ -1,0 +1,159 @@
+"""The ``allocator`` command line: the one place that wires the packages together.
+
+Heavy modules (pandas, akshare, backtrader, weasyprint) are imported inside commands, never at
+start-up, so ``allocator --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from allocator.config import Settings, Universe
+    from allocator.store import Store
+
+
+@dataclass
+class AppContext:
+    db_option: str | None
+    config_path: str | None
+    debug: bool
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        if "settings" not in self._cache:
+            from allocator.config import load_settings
+
+            self._cache["settings"] = load_settings(self.config_path)
+        return self._cache["settings"]
+
+    @property
+    def db_url(self) -> str:
+        from allocator.config import database_url
+
+        return database_url(self.db_option, self.settings)
+
+    @property
+    def display_db_url(self) -> str:
+        """``db_url`` with its password masked: the only form of it to print or log."""
+        from allocator.store.urls import redact_url
+
+        return redact_url(self.db_url)
+
+    @property
+    def store(self) -> Store:
+        if "store" not in self._cache:
+            from allocator.store import Store
+
+            self._cache["store"] = Store(self.db_url)
+        return self._cache["store"]
+
+    def panel(self, stocks: bool = False):  # type: ignore[no-untyped-def]
+        """The full-history MarketPanel from the store (loaded once per command)."""
+        key = f"panel:{stocks}"
+        if key not in self._cache:
+            from allocator.panel import load_panel
+
+            self._cache[key] = load_panel(self.store, self.universe, stocks=stocks)
+        return self._cache[key]
+
+    def panel_for(self, models):  # type: ignore[no-untyped-def]
+        """The panel with what the ``models`` declare they read (stock data only if one needs it)."""
+        from strategies import registry
+
+        return self.panel(stocks=registry.needs(list(models), "stocks"))
+
+    @property
+    def universe(self) -> Universe:
+        from allocator.config import load_universe
+
+        return load_universe(self.settings.universe.default)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+class ModelOption(click.Option):
+    """``--strategy``: its help lists the registered models, looked up only when help is shown
+    (importing the models is not free, and most invocations never print help)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from strategies import registry
+
+        self.help = f"{self.help} Known: {', '.join(registry.names())}."
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = self.help.rsplit(" Known: ", 1)[0]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", "db", metavar="URL", help="SQLAlchemy database URL (env ALLOCATOR_DB_URL).")
+@click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
+              help="TOML file overriding config/defaults.toml (env ALLOCATOR_CONFIG).")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="etf-allocator")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool) -> None:
+    """ETF allocation recommender and paper-trading service for the A-share market."""
+    ctx.obj = AppContext(db_option=db, config_path=config_path, debug=debug)
+
+
+def _register() -> None:
+    from app.cli import (backtest_cmd, data_cmds, demo, paper_cmds, rebalance_cmd, report_cmd,
+                               research_cmd, sector_cmd, signals)
+
+    cli.add_command(data_cmds.init)
+    cli.add_command(data_cmds.data)
+    cli.add_command(signals.signals)
+    cli.add_command(signals.monitor)
+    cli.add_command(rebalance_cmd.rebalance)
+    cli.add_command(rebalance_cmd.etf_map_cmd)
+    cli.add_command(sector_cmd.sector_index)
+    cli.add_command(backtest_cmd.backtest)
+    cli.add_command(research_cmd.research)
+    cli.add_command(paper_cmds.paper)
+    cli.add_command(paper_cmds.serve)
+    cli.add_command(report_cmd.report)
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one clear line on stderr and a non-zero exit for any failure."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="allocator", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        # One line, like every other error: what was wrong and where to look.
+        where = exc.ctx.command_path if exc.ctx is not None else "allocator"
+        click.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the boundary where every failure becomes one line
+        from allocator.errors import AllocatorError
+        from allocator.store.urls import redact_text
+
+        if debug:
+            raise
+        if isinstance(exc, AllocatorError):
+            click.echo(f"error: {redact_text(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        click.echo(f"error: unexpected {type(exc).__name__}: {redact_text(str(exc))} "
+                   "(run with --debug for details)", err=True)
+        sys.exit(1)

@@ -1,0 +1,376 @@
+"""``allocator paper create/run/status/check/list/demo`` and ``allocator serve``.
+
+Wiring (in :mod:`app.cli`): ``from app.cli.paper_cmds import paper, serve`` then
+``cli.add_command(paper)`` and ``cli.add_command(serve)``. ``allocator init`` must ``import
+paper.models`` before ``init_schema()`` so the ledger tables exist. ``allocator demo`` can call
+:func:`demo_books` (or invoke the ``paper demo`` command) for its paper-book section.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from app.cli import AppContext, ModelOption, pass_app
+from app.cli.output import echo_json, format_table
+
+
+def _pct(x: Any) -> str:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if f != f else f"{f:+.2%}"
+
+
+def _num(x: Any, fmt: str = "{:.2f}") -> str:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if f != f else fmt.format(f)
+
+
+def _store(app: AppContext):  # type: ignore[no-untyped-def]
+    import paper.models  # noqa: F401  (registers the ledger tables)
+    from paper.ledger import require_ledger_schema
+
+    store = app.store
+    store.require_schema()
+    require_ledger_schema(store)
+    return store
+
+
+def _calendar(store):  # type: ignore[no-untyped-def]
+    from allocator.calendar import TradingCalendar
+
+    return TradingCalendar.from_days(store.read_table("calendar")["date"])
+
+
+def render_tracking(table, benchmark: str) -> str:  # type: ignore[no-untyped-def]
+    rows = []
+    for window, r in table.iterrows():
+        rows.append([window, r["start"].strftime("%Y-%m-%d") if r["start"] == r["start"] else "-",
+                     r["end"].strftime("%Y-%m-%d") if r["end"] == r["end"] else "-", int(r["days"]),
+                     _pct(r["cumulative_return"]), _pct(r["benchmark_return"]), _pct(r["active_return"]),
+                     _num(r["tracking_error"], "{:.2%}"), _num(r["correlation"]), _pct(r["max_drawdown"]),
+                     _pct(r["benchmark_max_drawdown"]), _num(r["monthly_win_rate"], "{:.0%}")])
+    return format_table(["window", "from", "to", "days", "book", benchmark, "active", "TE", "corr", "book DD",
+                         "bench DD", "win"], rows, "lllrrrrrrrrr")
+
+
+def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
+    """A tqdm bar on stderr when it is a terminal (a no-op object otherwise)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="day", file=sys.stderr, disable=not sys.stderr.isatty(),
+                leave=False, dynamic_ncols=True)
+
+
+@click.group()
+def paper() -> None:
+    """Paper books: one live paper portfolio per model, judged against its benchmark."""
+
+
+@paper.command("create")
+@click.argument("name")
+@click.option("--strategy", "strategy", required=True, cls=ModelOption, help="Model name.")
+@click.option("--capital", required=True, type=float, help="Initial cash in CNY.")
+@click.option("--start", required=True, metavar="DATE", help="First day of the book (YYYY-MM-DD).")
+@click.option("--benchmark", metavar="CODE", help="Benchmark code (default: the universe's total-return "
+                                                     "index, H00300.CSI).")
+@click.option("--fill", type=click.Choice(["close", "open"]), help="Fill price (default: [schedule] fill).")
+@click.option("--schedule", type=click.Choice(["monthly", "semimonthly", "weekly"]),
+              help="Rebalance schedule (default: [schedule] rebalance).")
+@click.option("--wait-for-schedule", is_flag=True,
+              help="Stay in cash until the first scheduled trade date instead of investing on the start day.")
+@pass_app
+def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start: str, benchmark: str | None,
+               fill: str | None, schedule: str | None, wait_for_schedule: bool) -> None:
+    """Create paper book NAME running model --strategy from --start with --capital CNY."""
+    import pandas as pd
+
+    from app.cli.dates import UsageError, parse_date
+    from allocator.errors import NoDataError
+    from paper.ledger import BookRules, PortfolioSpec, create_portfolio, to_fen
+    from strategies import registry
+
+    store = _store(app)
+    registry.spec(strategy)
+    if not capital > 0:
+        raise UsageError(f"--capital must be > 0, got {capital:g}")
+    day = parse_date(start, "--start")
+    calendar = _calendar(store)
+    first = calendar.next(day, inclusive=True)
+    if first <= calendar.first:
+        raise NoDataError(f"--start {day}: no trading day before it for the model's first signal")
+    bench = benchmark or app.universe.benchmark_total_return
+    known = store.read("SELECT MIN(date) AS first FROM daily_bar WHERE code = :c", {"c": bench}, date_cols=("first",))
+    bench_first = known["first"].iloc[0]
+    if pd.isna(bench_first):
+        raise NoDataError(f"benchmark {bench} has no bars in {app.display_db_url}; load data first")
+    if pd.Timestamp(first) <= pd.Timestamp(bench_first):
+        # The book's record starts from the benchmark's close the day before its first day.
+        raise NoDataError(f"--start {day}: the benchmark {bench} starts on {pd.Timestamp(bench_first).date()}; "
+                          "choose a start after it")
+    rules = BookRules.from_settings(app.settings, fill=fill, schedule=schedule,
+                                    invest_on_start=False if wait_for_schedule else None)
+    spec = PortfolioSpec(name=name, strategy=strategy, start_date=pd.Timestamp(first),
+                         initial_cash_fen=to_fen(capital), benchmark=bench, rules=rules,
+                         model_params=registry.params_for(strategy))
+    create_portfolio(store, spec)
+    click.echo(f"created paper book {name}: model {strategy}, {capital:,.2f} CNY from {first.date()}, "
+               f"benchmark {bench}, {rules.schedule} rebalance filled at the {rules.fill}, "
+               f"costs {rules.cost_bps:g} bp (min {rules.min_commission:g} CNY), lots of {rules.lot_size}")
+
+
+def _run_books(app: AppContext, names: list[str], until: str | None,
+               quiet: bool = False) -> list:  # type: ignore[type-arg]
+    from app.cli.dates import parse_date
+    from paper.engine import ModelRunner, run_portfolio
+    from paper.ledger import load_portfolio
+
+    store = _store(app)
+    specs = [load_portfolio(store, n) for n in names]
+    stop_at = parse_date(until, "--until") if until else None
+    panel = app.panel_for(s.strategy for s in specs)
+    runner = ModelRunner(panel)
+    reports = []
+    for spec in specs:
+        bar = _progress(0, spec.name) if not quiet else None
+
+        def show(done: int, total: int, day, _bar=bar) -> None:  # type: ignore[no-untyped-def]
+            if _bar is not None:
+                _bar.total = total
+                _bar.set_postfix_str(str(day.date()), refresh=False)
+                _bar.update(1)
+
+        try:
+            reports.append(run_portfolio(store, panel, spec.name, stop_at, runner=runner, progress=show))
+        finally:
+            if bar is not None:
+                bar.close()
+    return reports
+
+
+@paper.command("run")
+@click.argument("name")
+@click.option("--until", metavar="DATE", help="Step no day after DATE (default: the last day with market data).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@pass_app
+def run_cmd(app: AppContext, name: str, until: str | None, as_json: bool) -> None:
+    """Step book NAME through every pending day (mark, rebalance on trade dates, fills)."""
+    (report,) = _run_books(app, [name], until)
+    if report.retries:
+        click.echo(f"{name}: another process wrote days of this book meanwhile; this run carried on from "
+                   f"its last day ({report.retries} time(s)) and posted nothing twice", err=True)
+    if report.stopped:
+        click.echo(report.stopped, err=True)
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    if report.stepped:
+        click.echo(f"{name}: stepped {report.stepped} day(s) {report.first.date()} .. {report.last.date()}, "
+                   f"{report.rebalances} rebalance(s)")
+    else:
+        if report.up_to_date is not None:
+            click.echo(f"{name}: nothing to step (up to date: {report.up_to_date.date()})")
+        else:
+            click.echo(f"{name}: nothing to step yet (no market data from its start date)")
+
+
+@paper.command("status")
+@click.argument("name")
+@click.option("--window", "windows", multiple=True, metavar="W",
+              help="Trailing window besides the life (repeatable): 20D, 1M, 3M, 6M, 1Y, YTD, MTD. "
+                   "Default: 1M 3M 6M YTD 1Y.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def status_cmd(app: AppContext, name: str, windows: tuple[str, ...], as_json: bool) -> None:
+    """Tracking table against the benchmark, holdings and the last rebalance of book NAME."""
+    from paper.tracking import DEFAULT_WINDOWS, status, tracking
+
+    store = _store(app)
+    wins = list(windows) or list(DEFAULT_WINDOWS)
+    payload = status(store, name, wins)
+    if as_json:
+        echo_json(payload)
+        return
+    click.echo(f"{name}: model {payload['strategy']}, started {payload['start_date'].date()} with "
+               f"{payload['initial_cash']:,.2f} CNY; benchmark {payload['benchmark']}")
+    if payload["date"] is None:
+        click.echo("no day stepped yet: run `allocator paper run " + name + "`")
+        return
+    click.echo(f"as of {payload['date'].date()}: NAV {payload['nav']:,.2f} CNY (cash {payload['cash']:,.2f}, "
+               f"positions {payload['market_value']:,.2f})\n")
+    click.echo(render_tracking(tracking(store, name, wins), payload["benchmark"]))
+    click.echo("")
+    if payload["holdings"]:
+        rows = [[h["code"], h["name"] or "", f"{h['shares']:,}", f"{h['price']:.3f}",
+                 h["price_date"].strftime("%Y-%m-%d"), f"{h['value']:,.2f}", f"{h['weight']:.1%}",
+                 f"{h['unrealised']:+,.2f}"] for h in payload["holdings"]]
+        click.echo(format_table(["etf", "name", "shares", "close", "as of", "value", "weight", "unrealised"],
+                                rows, "llrrlrrr"))
+    else:
+        click.echo("no positions")
+    last = payload["last_rebalance"]
+    if last:
+        orders = ", ".join(f"{o['side']} {o['shares']:,} {o['code']}"
+                           + ("" if o["filled"] == o["shares"] else f" ({o['filled']:,} filled)")
+                           for o in last["orders"]) or "no orders"
+        click.echo(f"\nlast rebalance: signal {last['signal_date'].date()}, trade {last['trade_date'].date()}: "
+                   f"{orders}")
+    for o in payload["open_orders"]:
+        click.echo(f"open order: {o['side']} {o['remaining']:,} {o['code']} (from {o['trade_date'].date()})")
+
+
+@paper.command("check")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def check_cmd(app: AppContext, name: str, as_json: bool) -> None:
+    """Replay the postings of book NAME and compare with positions, cash and snapshots."""
+    from paper.check import check_portfolio
+    from paper.ledger import LedgerError
+
+    report = check_portfolio(_store(app), name)
+    if as_json:
+        echo_json(report.to_dict())
+    elif report.ok:
+        click.echo(f"{name}: ledger consistent ({report.entries} entries, {report.postings} postings, "
+                   f"{report.fills} fills, {report.snapshots} snapshots)")
+    else:
+        rows = [[d.date.strftime("%Y-%m-%d") if d.date is not None else "-", d.what, d.expected, d.found]
+                for d in report.differences[:50]]
+        click.echo(format_table(["date", "what", "replayed", "recorded"], rows))
+    if not report.ok:
+        raise LedgerError(f"{name}: {len(report.differences)} difference(s) between the postings and the "
+                          "recorded positions, cash or snapshots")
+
+
+@paper.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def list_cmd(app: AppContext, as_json: bool) -> None:
+    """Every paper book with its last NAV and return against the benchmark."""
+    from paper.ledger import list_portfolios
+
+    store = _store(app)
+    heads = store.read("SELECT s.portfolio, s.date, s.nav, s.benchmark_level FROM paper_snapshot s "
+                       "JOIN (SELECT portfolio, MAX(date) AS d FROM paper_snapshot GROUP BY portfolio) l "
+                       "ON l.portfolio = s.portfolio AND l.d = s.date", date_cols=("date",))
+    heads = heads.set_index("portfolio") if len(heads) else heads
+    out = []
+    for spec in list_portfolios(store):
+        row: dict[str, Any] = {"name": spec.name, "strategy": spec.strategy, "start_date": spec.start_date,
+                               "initial_cash": spec.initial_cash, "benchmark": spec.benchmark,
+                               "schedule": spec.rules.schedule, "date": None, "nav": None,
+                               "cumulative_return": None}
+        if len(heads) and spec.name in heads.index:
+            h = heads.loc[spec.name]
+            row.update(date=h["date"], nav=float(h["nav"]), cumulative_return=float(h["nav"]) / spec.initial_cash - 1)
+        out.append(row)
+    if as_json:
+        echo_json(out)
+        return
+    if not out:
+        click.echo("no paper books; create one with "
+                   "`allocator paper create NAME --strategy S --capital X --start DATE`")
+        return
+    rows = [[r["name"], r["strategy"], r["start_date"].strftime("%Y-%m-%d"), f"{r['initial_cash']:,.0f}",
+             r["benchmark"], r["date"].strftime("%Y-%m-%d") if r["date"] is not None else "-",
+             f"{r['nav']:,.2f}" if r["nav"] is not None else "-", _pct(r["cumulative_return"])] for r in out]
+    click.echo(format_table(["name", "model", "start", "capital", "benchmark", "last day", "NAV", "return"],
+                            rows, "lllrllrr"))
+
+
+def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, prefix: str = "demo-") -> list[str]:
+    """Add a paper book per allocating model, replayed over the last ``months`` months of data
+    (from the first trading day of the month ``months`` months before the last ETF date), and
+    print each tracking table. Books that exist already are replayed, not recreated."""
+    import pandas as pd
+
+    import paper.models  # noqa: F401
+    from paper.engine import ModelRunner, run_portfolio
+    from paper.ledger import BookRules, PortfolioSpec, create_portfolio, list_portfolio_names, to_fen
+    from paper.market import market_view
+    from paper.tracking import tracking
+    from strategies import registry
+
+    store = app.store
+    store.init_schema()
+    models = registry.names(allocating_only=True)
+    panel = app.panel_for(models)
+    runner = ModelRunner(panel)
+    bench = app.universe.benchmark_total_return
+    last = market_view(panel, bench, runner.etf_codes).last_data_date
+    if last is None:
+        from allocator.errors import NoDataError
+
+        raise NoDataError("no ETF and benchmark data to replay paper books on")
+    start = panel.calendar.next((last - pd.DateOffset(months=months)).replace(day=1) - pd.Timedelta(days=1))
+    existing = set(list_portfolio_names(store))
+    names = []
+    for model in models:
+        name = f"{prefix}{model}"
+        names.append(name)
+        if name not in existing:
+            create_portfolio(store, PortfolioSpec(
+                name=name, strategy=model, start_date=start, initial_cash_fen=to_fen(capital), benchmark=bench,
+                rules=BookRules.from_settings(app.settings), model_params=registry.params_for(model)))
+        bar = _progress(0, name)
+
+        def show(done: int, total: int, day, _bar=bar) -> None:  # type: ignore[no-untyped-def]
+            _bar.total = total
+            _bar.update(1)
+
+        try:
+            report = run_portfolio(store, panel, name, last, runner=runner, progress=show)
+        finally:
+            bar.close()
+        click.echo(f"\n{name}: model {model}, {capital:,.0f} CNY from {start.date()} to "
+                   f"{report.up_to_date.date() if report.up_to_date is not None else '-'} "
+                   f"({report.rebalances} rebalance(s) this run), benchmark {bench}")
+        click.echo(render_tracking(tracking(store, name, ["1M", "3M", "6M"]), bench))
+    return names
+
+
+@paper.command("demo")
+@click.option("--months", default=12, show_default=True, help="Months of the embedded data to replay.")
+@click.option("--capital", default=1_000_000.0, show_default=True, help="Capital per book (CNY).")
+@pass_app
+def demo_cmd(app: AppContext, months: int, capital: float) -> None:
+    """Add a paper book per model over the last months of data and print each tracking table."""
+    demo_books(app, months, capital)
+
+
+@click.command()
+@click.option("--update-data", is_flag=True, help="Update market data from akshare before each daily step.")
+@click.option("--once", is_flag=True, help="Run the daily job once (catch up every book) and exit.")
+@click.option("--every", "every_seconds", type=float, hidden=True,
+              help="Run the job every SECONDS instead of after the close (testing).")
+@click.option("--standby-poll", type=float, default=5.0, show_default=True,
+              help="While another service holds this database's scheduler, check every SECONDS to take over.")
+@pass_app
+def serve(app: AppContext, update_data: bool, once: bool, every_seconds: float | None, standby_poll: float) -> None:
+    """Run the scheduler: after each trading day's close, update data and step every paper book
+    (the monthly rebalance is the step of each book's trade date). Stops cleanly on SIGTERM."""
+    import logging
+
+    from app.scheduler import daily_job
+    from app.scheduler import serve as run_scheduler
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app.store.require_schema()
+    if once:
+        summary = daily_job(app.db_url, app.config_path, update_data)
+        echo_json(summary)
+        return
+    s = app.settings.schedule
+    click.echo(f"serving {app.display_db_url}: daily job at {s.daily_job_time} {s.timezone} on trading days"
+               + (f" (every {every_seconds:g} s)" if every_seconds else "") + "; Ctrl-C or SIGTERM stops", err=True)
+    run_scheduler(app.db_url, app.config_path, update_data=update_data, every_seconds=every_seconds,
+                  standby_poll=standby_poll)

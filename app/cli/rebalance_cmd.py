@@ -1,0 +1,103 @@
+"""``allocator rebalance`` and ``allocator etf-map``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.cli import AppContext, ModelOption, pass_app
+from app.cli.output import echo_json, format_table
+
+
+def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    d = rec.to_dict(names)
+    lines = [f"{rec.strategy}: signal {d['asof']} (close), trade {d['trade_date']} at the close; "
+             f"prices: {d['price_basis']}",
+             f"book value {d['book_value']:,.2f} CNY, cash before {d['cash_before']:,.2f}", ""]
+    rows = [[t["industry"], t["industry_name"] or "", f"{t['model_weight']:.1%}", f"{t['weight']:.1%}",
+             t["etf"] or "-", t["etf_name"] or "", f"{t['shares']:,}", f"{t['shares'] // 100:,}",
+             f"{t['value']:,.0f}", t["treatment"]] for t in d["targets"]]
+    lines.append(format_table(["industry", "name", "model w", "held w", "etf", "etf name", "shares", "lots",
+                               "value", "how"], rows, "llrrllrrrl"))
+    lines.append("")
+    orows = [[o["side"], o["etf"], f"{o['shares']:,}", f"{o['price']:.3f}", f"{o['value']:,.2f}", f"{o['cost']:,.2f}"]
+             for o in d["orders"]]
+    lines.append(format_table(["side", "etf", "shares", "price", "value", "cost"], orows, "llrrrr") if orows
+                 else "no orders")
+    for s in d["skipped"]:
+        lines.append(f"skipped {s['side']} {s['code']}: {s['reason']}")
+    for t in d["targets"]:
+        if t["treatment"] in ("redistributed", "cash", "proxy"):
+            lines.append(f"{t['industry']} ({t['industry_name']}): {t['reason']}")
+    lines.append(f"\ncosts {d['total_cost']:,.2f} CNY; cash after {d['cash_after']:,.2f} CNY")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--strategy", "name", required=True, cls=ModelOption, help="Model name.")
+@click.option("--asof", metavar="DATE", help="Signal date (default: the last date in the store).")
+@click.option("--capital", type=float, help="Cash in CNY (the book's cash when --holdings has no CASH row).")
+@click.option("--holdings", type=click.Path(path_type=Path, dir_okay=False),
+              help="CSV of current positions: code,shares (a row CASH,<CNY> gives the cash).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def rebalance(app: AppContext, name: str, asof: str | None, capital: float | None, holdings: Path | None,
+              as_json: bool) -> None:
+    """ETF targets and lot-sized orders that move a book onto a model's weights."""
+    from app.cli.dates import UsageError
+    from app.cli.signals import resolve_asof
+    from allocator.etf_map import load_etf_map
+    from allocator.orders import Book, CostModel, PlanParams
+    from allocator.holdings import read_holdings
+    from engine.pipeline import recommend
+    from strategies import registry
+
+    registry.spec(name)
+    positions: dict[str, int] = {}
+    cash = None
+    if holdings is not None:
+        positions, cash = read_holdings(holdings)
+    if cash is None:
+        cash = capital
+    elif capital is not None:
+        raise UsageError("give the cash either as --capital or as a CASH row in --holdings, not both")
+    if cash is None:
+        raise UsageError("--capital is required (or a CASH row in --holdings)")
+    if cash < 0:
+        raise UsageError(f"--capital must be >= 0, got {cash:g}")
+    panel = app.panel()
+    t = resolve_asof(panel, asof) if asof else panel.last_date
+    s = app.settings
+    rec = recommend(panel, name, t, Book(cash=cash, positions=positions), load_etf_map(),
+                    CostModel.from_settings(s.costs),
+                    PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value))
+    names = {i.index_code: i.name for i in app.universe.industries}
+    if as_json:
+        echo_json(rec.to_dict(names))
+    else:
+        click.echo(render_recommendation(rec, names))
+
+
+@click.command("etf-map")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def etf_map_cmd(app: AppContext, as_json: bool) -> None:
+    """Check the industry -> ETF map against the data: listing dates and tracking correlation."""
+    from allocator.etf_map import check_map, load_etf_map
+
+    table = check_map(app.panel(), load_etf_map())
+    if as_json:
+        echo_json(table.to_dict("records"))
+        return
+    rows = [[r.industry, r.status, r.etf or "-", "" if r.in_data is None else ("yes" if r.in_data else "NO"),
+             r.list_date or "", r.first_bar or "", "" if r.listed_ok is None else ("ok" if r.listed_ok else "MISMATCH"),
+             r.days, "-" if r.correlation is None or r.correlation != r.correlation else f"{r.correlation:.3f}"]
+            for r in table.itertuples()]
+    click.echo(format_table(["industry", "status", "etf", "in data", "listed", "first bar", "check", "days", "corr"],
+                            rows, "lllllllrr"))
+    bad = table[(table["in_data"] == False) | (table["listed_ok"] == False)]  # noqa: E712
+    if not bad.empty:
+        from allocator.errors import DataError
+
+        raise DataError(f"{len(bad)} ETF(s) in the map fail the data check: {', '.join(bad['etf'])}")

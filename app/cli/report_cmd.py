@@ -1,0 +1,93 @@
+"""``allocator report monthly|backtest|paper``: PDF (or HTML) reports from the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.cli import AppContext, pass_app
+
+_LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+                     help="Report language.")
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default=None,
+                       help="Output format (default: from the file name, else pdf).")
+_OUT = click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                    help="File to write.")
+
+
+def _format(output: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "html" if output.suffix.lower() in (".html", ".htm") else "pdf"
+
+
+def _done(rendered) -> None:  # type: ignore[no-untyped-def]
+    pages = f", {rendered.pages} pages" if rendered.pages else ""
+    click.echo(f"wrote {rendered.path} ({rendered.format}, {rendered.bytes / 1024:,.0f} KB{pages}) "
+               f"in {rendered.seconds:.1f} s")
+
+
+@click.group()
+def report() -> None:
+    """Client reports (PDF or standalone HTML): monthly, backtest, paper review."""
+
+
+@report.command("monthly")
+@click.option("--portfolio", "portfolio", required=True, help="Paper book (see `allocator paper list`).")
+@click.option("--month", required=True, metavar="YYYY-MM", help="Month of the rebalance.")
+@_OUT
+@_LANG
+@_FORMAT
+@pass_app
+def monthly_cmd(app: AppContext, portfolio: str, month: str, output: Path, lang: str, fmt: str | None) -> None:
+    """The monthly client report of a paper book: recommendation, reasons, rotation map, record,
+    trades, data coverage, risks."""
+    from reports.build import monthly_report
+
+    _done(monthly_report(app.store, app.panel(stocks=True), portfolio, month, output, lang, _format(output, fmt)))
+
+
+@report.command("backtest")
+@click.option("--strategy", "strategies", required=True, metavar="NAME[,NAME...]", help="Models to compare.")
+@click.option("--start", default="2014-01-01", show_default=True, metavar="DATE")
+@click.option("--end", default=None, metavar="DATE", help="Default: the last date with data.")
+@click.option("--level", type=click.Choice(["index", "etf"]), default="index", show_default=True)
+@click.option("--cost-bps", type=float, default=None, help="Per side (default: [costs] cost_bps).")
+@_OUT
+@_LANG
+@_FORMAT
+@pass_app
+def backtest_cmd(app: AppContext, strategies: str, start: str, end: str | None, level: str, cost_bps: float | None,
+                 output: Path, lang: str, fmt: str | None) -> None:
+    """Backtest report: metrics vs the benchmark, in/out of sample, years, NAV and drawdowns,
+    monthly excess heatmap, turnover and costs, IC and attribution."""
+    from app.cli.dates import parse_date
+    from reports.build import backtest_report
+    from strategies import registry
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [n for n in names if n not in registry.names()]
+    if not names or unknown:
+        raise click.BadParameter(f"unknown model(s) {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(registry.names(allocating_only=True))}",
+                                 param_hint="--strategy")
+    panel = app.panel()
+    s = parse_date(start, "--start")
+    e = parse_date(end, "--end") if end else panel.last_date
+    bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps
+    _done(backtest_report(panel, names, s, e, output, lang, _format(output, fmt), level=level, cost_bps=bps))
+
+
+@report.command("paper")
+@click.option("--portfolio", "portfolio", required=True, help="Paper book (see `allocator paper list`).")
+@_OUT
+@_LANG
+@_FORMAT
+@pass_app
+def paper_cmd(app: AppContext, portfolio: str, output: Path, lang: str, fmt: str | None) -> None:
+    """Paper review: tracking over life and windows, NAV vs benchmark, active return path,
+    holdings history, every rebalance."""
+    from reports.build import paper_report
+
+    _done(paper_report(app.store, portfolio, output, lang, _format(output, fmt)))

@@ -1,0 +1,341 @@
+"""Parameter sweep: a grid of model parameters through the vectorised engine at once.
+
+Every combination of the grid (full product) is one variant. Each variant's weights are
+computed by running the model at every signal date (:func:`strategies.registry.run`, point in
+time); the signal and trade dates are those of :func:`engine.backtest.weights_schedule` and
+shared by all variants, so the books run in one :func:`engine.backtest.run_vector_batch` call
+(SW industry-index books vs the CSI 300 price index 000300.SH, ``cost_bps`` per side).
+
+The table is sorted by the *in-sample* information ratio (signal dates before ``split``,
+2020-01-01 by default, with the rest out of sample) and shows the out-of-sample figures beside
+it: choosing the best in-sample row is what overfitting looks like, so the result also reports
+the Spearman correlation between in-sample and out-of-sample IR across variants and where the
+best in-sample variant ranks out of sample.
+
+Speed (``bench/bench_backtest.py`` times a 1,000-variant sweep)
+----------------------------------------------------------------
+The generic path runs the model once per variant and signal date. Three things keep a large grid
+fast without changing a figure:
+
+* **Batch weights.** A model that registers ``batch_weights`` computes every variant's weights at
+  once from the inputs the model itself uses (``rs_mainline``: the RS history the model reads
+  through :func:`strategies.history.causal_row`, then the threshold / min / max selection
+  vectorised over the signal dates). Each builder must equal :func:`variant_weights` exactly
+  (``tests/engine/research/test_sweep_fast.py`` checks it on the embedded data); it may decline
+  (return ``None``) and the generic path runs. Other models always take the generic path.
+* **Distinct schedules.** Variants whose weights are identical (e.g. ``max_holdings`` above the
+  number of mainlines on every date) are backtested once.
+* **Batch metrics.** The figures of the table are computed for all distinct schedules at once
+  (:func:`summaries_batch`) with the arithmetic of :func:`allocator.metrics.summary` and
+  :func:`allocator.metrics.split_sample`, row by row in the same order, so they agree with
+  :func:`_summaries` (the per-variant reference) to the last bit on the tested data (the test
+  allows 1e-12).
+
+``sweep(..., fast=False)`` runs the plain per-variant path (the reference of the tests).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator import metrics as m
+from allocator.panel import MarketPanel
+from engine.research._common import SPLIT, finite, label, nested_overrides, pearson, progress, trade_date
+from strategies import registry
+
+COLUMNS = ("variant", "annual_return", "excess_return", "information_ratio", "max_drawdown", "turnover",
+           "is_annual_return", "is_excess_return", "is_information_ratio",
+           "oos_annual_return", "oos_excess_return", "oos_information_ratio", "oos_max_drawdown",
+           "is_rank", "oos_rank")
+
+
+def expand(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Full product of the grid: one flat ``{name: value}`` per variant."""
+    names = list(grid)
+    for n in names:
+        if not isinstance(grid[n], (list, tuple)) or len(grid[n]) == 0:
+            raise ValueError(f"grid {n!r}: give a non-empty list of values")
+    return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    strategy: str
+    schedule: str
+    cost_bps: float
+    start: pd.Timestamp
+    end: pd.Timestamp
+    split: pd.Timestamp
+    benchmark: str
+    grid: Mapping[str, tuple[Any, ...]]
+    params: tuple[Mapping[str, Any], ...]   # flat overrides per variant, in table order
+    table: pd.DataFrame                     # COLUMNS, sorted by in-sample IR (best first)
+    distinct_schedules: int | None = None   # distinct weight schedules among the variants
+
+    def __post_init__(self) -> None:
+        from types import MappingProxyType
+
+        object.__setattr__(self, "grid", MappingProxyType({k: tuple(v) for k, v in self.grid.items()}))
+        object.__setattr__(self, "params", tuple(MappingProxyType(dict(p)) for p in self.params))
+
+    @property
+    def is_oos_rank_correlation(self) -> float:
+        """Spearman correlation of in-sample and out-of-sample IR across variants."""
+        t = self.table[["is_information_ratio", "oos_information_ratio"]].dropna()
+        if len(t) < 3:
+            return float("nan")
+        return pearson(t.iloc[:, 0].rank().to_numpy(), t.iloc[:, 1].rank().to_numpy())
+
+    def to_dict(self) -> dict[str, Any]:
+        best = self.table.iloc[0] if len(self.table) else None
+        return {
+            "study": "sweep", "strategy": self.strategy, "schedule": self.schedule, "cost_bps": self.cost_bps,
+            "level": "index", "benchmark": self.benchmark, "engine": "vector (batch)",
+            "start": finite(self.start), "end": finite(self.end), "split": finite(self.split),
+            "grid": {k: [finite(x) if not isinstance(x, (list, tuple)) else list(x) for x in v]
+                     for k, v in self.grid.items()},
+            "variants": len(self.table), "distinct_schedules": self.distinct_schedules,
+            "sorted_by": "is_information_ratio",
+            "is_oos_rank_correlation": finite(self.is_oos_rank_correlation),
+            "best_in_sample": None if best is None else {
+                "variant": best["variant"], "is_information_ratio": finite(best["is_information_ratio"]),
+                "oos_information_ratio": finite(best["oos_information_ratio"]),
+                "oos_rank": finite(best["oos_rank"])},
+            "rows": [{"params": {k: (list(v) if isinstance(v, (list, tuple)) else finite(v)) for k, v in p.items()},
+                      **{k: finite(v) for k, v in row.items()}}
+                     for p, (_, row) in zip(self.params, self.table.iterrows())],
+        }
+
+
+def variant_weights(panel: MarketPanel, strategy: str, flat: Mapping[str, Any], signals: pd.DatetimeIndex,
+                    codes: list[str]) -> np.ndarray:
+    """Signal dates x codes weights of one parameter variant (the model run at each date)."""
+
+    params = nested_overrides(flat) if flat else None
+    col = {c: j for j, c in enumerate(codes)}
+    W = np.zeros((len(signals), len(codes)))
+    for k, t in enumerate(signals):
+        res = registry.run(strategy, panel, t, params)
+        for c, w in res.weights.items():
+            j = col.get(c)
+            if j is not None and w > 0:
+                W[k, j] = float(w)
+    return W
+
+
+def _summaries(nav: pd.Series, turnover: pd.Series, costs: pd.Series, rate: float, bench: pd.Series,
+               split: pd.Timestamp) -> dict[str, float]:
+    from engine.backtest.result import align_benchmark
+
+    r = nav.pct_change()
+    r.iloc[0] = nav.iloc[0] - 1.0
+    b = align_benchmark(bench, pd.DatetimeIndex(nav.index))
+    at = nav.reindex(turnover.index)
+    traded = costs / rate if rate > 0 else 2.0 * turnover * at
+    kw = {"traded_value": traded, "costs": costs, "nav": nav}
+    s = m.summary(r, b, **kw)
+    sp = m.split_sample(r, b, split, **kw)
+    i, o = sp.in_sample, sp.out_of_sample
+    return {"annual_return": s.annual_return, "excess_return": s.excess_return,
+            "information_ratio": s.information_ratio, "max_drawdown": s.max_drawdown, "turnover": s.turnover,
+            "is_annual_return": i.annual_return, "is_excess_return": i.excess_return,
+            "is_information_ratio": i.information_ratio,
+            "oos_annual_return": o.annual_return, "oos_excess_return": o.excess_return,
+            "oos_information_ratio": o.information_ratio, "oos_max_drawdown": o.max_drawdown}
+
+
+# -- batch weights (model-specific fast paths) ---------------------------------------------------
+
+
+
+
+# -- batch metrics -------------------------------------------------------------------------------
+
+
+def _ann_rows(x: np.ndarray) -> list[float]:
+    """:func:`allocator.metrics.annual_return` of each row (same arithmetic)."""
+    n = x.shape[1]
+    if n == 0:
+        return [float("nan")] * len(x)
+    cum = (np.prod(1.0 + x, axis=1) - 1.0).tolist()
+    out = []
+    for c in cum:
+        base = 1.0 + c
+        out.append(float("nan") if base < 0.0 else float(base ** (m.TRADING_DAYS / n) - 1.0))
+    return out
+
+
+def _ir_rows(x: np.ndarray, b: np.ndarray) -> list[float]:
+    """:func:`allocator.metrics.information_ratio` of each row against ``b``."""
+    if x.shape[1] < 2:
+        return [float("nan")] * len(x)
+    active = x - b[None, :]
+    mean = np.mean(active, axis=1).tolist()
+    std = np.std(active, axis=1, ddof=1).tolist()
+    scale = float(np.sqrt(m.TRADING_DAYS))
+    return [m._div(mu, sd) * scale for mu, sd in zip(mean, std)]
+
+
+def _max_dd_rows(x: np.ndarray) -> list[float]:
+    """:func:`allocator.metrics.max_drawdown` (the worst drawdown's depth) of each row."""
+    V, n = x.shape
+    if n == 0:
+        return [float("nan")] * V
+    levels = np.concatenate([np.ones((V, 1)), np.cumprod(1.0 + x, axis=1)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = levels / np.maximum.accumulate(levels, axis=1) - 1.0
+    out = []
+    for row in dd:
+        if np.isnan(row).all():
+            out.append(float("nan"))
+        else:
+            d = float(np.nanmin(row))
+            out.append(0.0 if d >= 0.0 else d)
+    return out
+
+
+def summaries_batch(nav: np.ndarray, dates: pd.DatetimeIndex, turnover: np.ndarray, costs: np.ndarray,
+                    trade_dates: pd.DatetimeIndex, rate: float, bench: pd.Series,
+                    split: pd.Timestamp) -> list[dict[str, float]]:
+    """:func:`_summaries` of many books at once: ``nav`` (V, T) on ``dates``, ``turnover`` and
+    ``costs`` (V, K) on ``trade_dates`` (as :func:`engine.backtest.run_vector_batch` gives
+    them).
+
+    Each figure is computed with the operations of :mod:`allocator.metrics` on the same values,
+    reduced row by row along contiguous rows (numpy reduces each row as it reduces a 1-D array),
+    so the results equal :func:`_summaries`'. A book with a non-finite return, turnover or cost
+    goes through :func:`_summaries` itself.
+    """
+    from engine.backtest.result import align_benchmark
+
+    nav = np.ascontiguousarray(nav, dtype=float)
+    V, T = nav.shape
+    r = np.empty_like(nav)
+    if T:
+        r[:, 0] = nav[:, 0] - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r[:, 1:] = nav[:, 1:] / nav[:, :-1] - 1.0
+    b_all = align_benchmark(bench, dates).to_numpy(dtype=float)
+    pos = dates.get_indexer(trade_dates)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        traded = costs / rate if rate > 0 else 2.0 * turnover * nav[:, pos]
+    ok = (np.isfinite(r).all(axis=1) & np.isfinite(traded).all(axis=1) & np.isfinite(costs).all(axis=1)
+          & (pos >= 0).all())
+    out: list[dict[str, float] | None] = [None] * V
+    for v in np.flatnonzero(~ok):
+        out[v] = _summaries(pd.Series(nav[v], index=dates), pd.Series(turnover[v], index=trade_dates),
+                            pd.Series(costs[v], index=trade_dates), rate, bench, split)
+    good = np.flatnonzero(ok)
+    if len(good):
+        common = ~np.isnan(b_all)                            # metrics._align: both have a value
+        x, b = np.ascontiguousarray(r[good][:, common]), b_all[common]
+        before = dates[common] < split
+        xi, bi = np.ascontiguousarray(x[:, before]), b[before]
+        xo, bo = np.ascontiguousarray(x[:, ~before]), b[~before]
+        ann, (bann,) = _ann_rows(x), _ann_rows(b[None, :])
+        ann_i, (bann_i,) = _ann_rows(xi), _ann_rows(bi[None, :])
+        ann_o, (bann_o,) = _ann_rows(xo), _ann_rows(bo[None, :])
+        ir, ir_i, ir_o = _ir_rows(x, b), _ir_rows(xi, bi), _ir_rows(xo, bo)
+        dd, dd_o = _max_dd_rows(x), _max_dd_rows(xo)
+        # metrics.annual_turnover: sum(|traded| / 2 / NAV on the trade date) * 252 / NAV days
+        one_side = (np.abs(traded[good]) / 2.0 / nav[good][:, pos]).sum(axis=1).tolist() if len(pos) else [0.0] * len(good)
+        for i, v in enumerate(good):
+            out[v] = {"annual_return": ann[i], "excess_return": ann[i] - bann,
+                      "information_ratio": ir[i], "max_drawdown": dd[i],
+                      "turnover": one_side[i] * m.TRADING_DAYS / T if T else float("nan"),
+                      "is_annual_return": ann_i[i], "is_excess_return": ann_i[i] - bann_i,
+                      "is_information_ratio": ir_i[i],
+                      "oos_annual_return": ann_o[i], "oos_excess_return": ann_o[i] - bann_o,
+                      "oos_information_ratio": ir_o[i], "oos_max_drawdown": dd_o[i]}
+    return out  # type: ignore[return-value]
+
+
+# -- the sweep -----------------------------------------------------------------------------------
+
+
+def distinct_rows(W: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The first variant of each distinct weight schedule (byte-identical ``W[v]``) and, per
+    variant, the index of its schedule in that list."""
+    seen: dict[bytes, int] = {}
+    first: list[int] = []
+    inverse = np.empty(len(W), dtype=np.int64)
+    for v in range(len(W)):
+        key = W[v].tobytes()
+        j = seen.get(key)
+        if j is None:
+            j = seen[key] = len(first)
+            first.append(v)
+        inverse[v] = j
+    return first, inverse
+
+
+def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
+          grid: Mapping[str, Sequence[Any]] | None = None, *, schedule: str = "monthly", cost_bps: float = 23.0,
+          split: object = SPLIT, show_progress: bool | None = None, fast: bool = True) -> SweepResult:
+    """Backtest every combination of ``grid`` (default: the model's registered ``sweep_grid``) and rank by
+    in-sample IR (module docstring). A dotted name (``ptc_aggressive.max_crowding``) overrides a
+    nested parameter section. ``fast=False`` runs the model per variant and date, backtests every
+    variant and computes its metrics one by one (the reference the fast path is tested against)."""
+    from engine.backtest import run_vector_batch
+
+    if grid is None:
+        grid = registry.spec(strategy).sweep_grid
+        if not grid:
+            raise ValueError(f"no default grid for {strategy}; pass one (e.g. holdings=3,5,8)")
+    variants = expand(grid)
+    s_ts = pd.Timestamp(start)  # type: ignore[arg-type]
+    e_ts = min(pd.Timestamp(end), panel.last_date)  # type: ignore[arg-type]
+    cut = pd.Timestamp(split)  # type: ignore[arg-type]
+    sig = panel.calendar.signal_dates(s_ts, e_ts, schedule)
+    sig = sig[sig <= panel.last_date]
+    trades = pd.DatetimeIndex([trade_date(panel, t) for t in sig])
+    keep = trades.notna()
+    sig, trades = pd.DatetimeIndex(sig[keep]), pd.DatetimeIndex(trades[keep])
+    if len(sig) == 0:
+        raise ValueError(f"no {schedule} signal date between {s_ts.date()} and {e_ts.date()}")
+    codes = list(panel.universe.codes)
+    bar = progress(total=len(variants), desc=f"{strategy} sweep", enabled=show_progress)
+    try:
+        builder = registry.spec(strategy).batch_weights if fast else None
+        W = builder(panel, variants, sig, codes) if builder is not None else None
+        if W is not None:
+            bar.update(len(variants))
+        else:
+            W = np.zeros((len(variants), len(sig), len(codes)))
+            for v, flat in enumerate(variants):
+                W[v] = variant_weights(panel, strategy, flat, sig, codes)
+                bar.update(1)
+    finally:
+        bar.close()
+    if fast:
+        first, inverse = distinct_rows(W)
+    else:
+        first, inverse = list(range(len(variants))), np.arange(len(variants))
+    batch = run_vector_batch(panel.returns(codes), W[first], codes, trades, cost_bps, s_ts, e_ts)
+    bench_code = panel.universe.benchmark_price
+    bench = panel.returns([bench_code])[bench_code]
+    rate = cost_bps / 1e4
+    if fast:
+        stats = summaries_batch(batch.nav.to_numpy().T, pd.DatetimeIndex(batch.nav.index),
+                                batch.turnover.to_numpy().T, batch.costs.to_numpy().T,
+                                pd.DatetimeIndex(batch.turnover.index), rate, bench, cut)
+    else:
+        stats = [_summaries(batch.nav[v], batch.turnover[v], batch.costs[v], rate, bench, cut)
+                 for v in range(len(first))]
+    rows = [{"variant": label(flat), **stats[inverse[v]]} for v, flat in enumerate(variants)]
+    table = pd.DataFrame(rows)
+    table["is_rank"] = table["is_information_ratio"].rank(ascending=False, method="min")
+    table["oos_rank"] = table["oos_information_ratio"].rank(ascending=False, method="min")
+    order = table.sort_values(["is_information_ratio", "oos_information_ratio"], ascending=False,
+                              na_position="last").index
+    table = table.loc[order].reset_index(drop=True)[list(COLUMNS)]
+    return SweepResult(strategy=strategy, schedule=schedule, cost_bps=float(cost_bps), start=s_ts, end=e_ts,
+                       split=cut, benchmark=bench_code, grid={k: list(v) for k, v in grid.items()},
+                       params=tuple(variants[i] for i in order), table=table, distinct_schedules=len(first))
