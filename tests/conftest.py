@@ -14,7 +14,7 @@ import pytest
 from allocator.config import load_universe
 from allocator.store import Store
 from tests.dbkit import Backend, PostgresBackend, SqliteBackend, set_current_backend
-from tests.synthetic import synthetic, synthetic_bars, synthetic_market  # noqa: F401  (re-exported)
+from tests.synthetic import bundled_panel, synthetic, synthetic_bars, synthetic_market  # noqa: F401  (re-exported)
 
 _PG_FAILURE: list[str] = []
 
@@ -88,6 +88,15 @@ def store(db_backend: Backend) -> Store:
 def synthetic_panel():  # type: ignore[no-untyped-def]
     """The full panel of the shared synthetic market (:func:`tests.synthetic.synthetic`)."""
     return synthetic()[2]
+
+
+@pytest.fixture(scope="session")
+def real_panel():  # type: ignore[no-untyped-def]
+    """The full panel on the embedded real data (the test is skipped when it is not built)."""
+    panel = bundled_panel()
+    if panel is None:
+        pytest.skip("bundled data not built")
+    return panel
 
 
 @pytest.fixture(scope="session")

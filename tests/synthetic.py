@@ -1,10 +1,11 @@
-"""The synthetic market every test builds on, and the panel rebuilt from it cut at a date.
+"""The markets tests build on: the synthetic one, and the panel rebuilt from it cut at a date.
 
 * :func:`synthetic_bars` random-walk bars in the canonical long schema;
 * :func:`synthetic_market` 31 industries, the CSI 300 pair, stocks, classification, fundamentals;
 * :func:`synthetic` the shared market and its full panel (once per session);
 * :func:`rebuilt_at` the panel built from scratch from the frames cut at ``t`` (the reference of
   the prefix-invariance contract: a model on the full panel at ``t`` must equal it on this);
+* :func:`bundled_panel` the full panel on the embedded real data (None when not built);
 * :func:`same` / :func:`diff` exact, NaN-safe comparison of nested ``to_dict()`` output.
 """
 
@@ -151,3 +152,23 @@ def diff(a, b, path: str = "") -> str:  # type: ignore[no-untyped-def]
                 return d
         return ""
     return "" if same(a, b) else f"{path}: {a!r} != {b!r}"
+
+
+# -- the real embedded dataset ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def bundled_panel() -> MarketPanel | None:
+    """The full panel on the embedded real data (None when the bundled files are not built)."""
+    from allocator.data import BUNDLED_DIR
+
+    tables = ("calendar", "instruments", "bars", "fundamentals", "classification", "index_weights")
+    if not all((BUNDLED_DIR / f"{t}.parquet").exists() for t in tables):
+        return None
+    from allocator.data.bundled import read_bundled
+
+    f = {t: read_bundled(t) for t in tables}
+    return panel_from_frames(load_universe("cn_sw_l1"), f["bars"],
+                             calendar=TradingCalendar.from_days(f["calendar"]["date"]),
+                             instruments=f["instruments"], fundamentals=f["fundamentals"],
+                             classification=f["classification"], index_weights=f["index_weights"])

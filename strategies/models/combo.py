@@ -19,7 +19,7 @@ from allocator.panel import MarketPanel
 from strategies.base import StrategyResult
 from strategies.crowding import crowding_params
 from strategies.factors import mean_available
-from strategies.models.ptc import (
+from strategies.kit import (
     PROSPERITY_FACTORS,
     PROSPERITY_LABELS,
     PROSPERITY_RANKS,

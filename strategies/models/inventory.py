@@ -35,7 +35,7 @@ from allocator.panel import MarketPanel
 from strategies.base import MissingInput, StrategyResult
 from strategies.factors import mean_available, rank_array
 from strategies.history import industry_values, trailing
-from strategies.models.ptc import (
+from strategies.kit import (
     CONSENSUS_MISSING,
     EPS,
     _isnan,

@@ -5,16 +5,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
-from allocator.calendar import TradingCalendar
-from allocator.config import Industry, Universe, load_universe
+from allocator.config import Industry, Universe
 from allocator.panel import MarketPanel, panel_from_frames
 # The synthetic market and the prefix rebuild: one builder for all tests.
-from tests.synthetic import build, diff, rebuilt_at, same, synthetic  # noqa: F401  (re-exported)
+from tests.synthetic import build, bundled_panel, diff, rebuilt_at, same, synthetic  # noqa: F401  (re-exported)
 
 SMALL = Universe(
     name="test3",
@@ -63,26 +60,6 @@ def ytd_rows(code: str, year: int, ytd: list[float], ann: list[str], field: str 
             row[k] = vals[i]
         rows.append(row)
     return rows
-
-
-# -- the real embedded dataset ------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def bundled_panel() -> MarketPanel | None:
-    """The full panel on the embedded real data (None when the bundled files are not built)."""
-    from allocator.data import BUNDLED_DIR
-
-    tables = ("calendar", "instruments", "bars", "fundamentals", "classification", "index_weights")
-    if not all((BUNDLED_DIR / f"{t}.parquet").exists() for t in tables):
-        return None
-    from allocator.data.bundled import read_bundled
-
-    f = {t: read_bundled(t) for t in tables}
-    return panel_from_frames(load_universe("cn_sw_l1"), f["bars"],
-                             calendar=TradingCalendar.from_days(f["calendar"]["date"]),
-                             instruments=f["instruments"], fundamentals=f["fundamentals"],
-                             classification=f["classification"], index_weights=f["index_weights"])
 
 
 def check_result(result, universe_codes) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import strategies.models.ptc as ptc_mod
 from strategies import registry
-from strategies.models.ptc import Base, capped_weights
+from strategies.kit import Base, capped_weights
 from tests.strategies import _kit as kit
 
 # -- the cap --------------------------------------------------------------------------------------

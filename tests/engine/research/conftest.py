@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from allocator.calendar import TradingCalendar
-from allocator.config import Industry, Universe, load_universe
+from allocator.config import Industry, Universe
 from allocator.panel import MarketPanel, panel_from_frames
 from engine.research.scores import ModelScores
 
-BUNDLED = Path(__file__).resolve().parents[3] / "allocator" / "data" / "bundled"
-TABLES = ("calendar", "instruments", "bars", "fundamentals", "classification", "index_weights")
 
 TINY = Universe(
     name="tiny4",
@@ -79,17 +75,6 @@ def scores_of(panel: MarketPanel, signals: pd.DatetimeIndex, composite: np.ndarr
          else pd.DataFrame(0.0, index=comp.index, columns=codes))
     trades = pd.DatetimeIndex([trade_date(panel, t) for t in signals], name="trade_date")
     return ModelScores(strategy, schedule, {}, comp.index, trades, {"composite": comp, "weight": w.fillna(0.0)})
-
-
-@pytest.fixture(scope="session")
-def real_panel() -> MarketPanel:
-    if not all((BUNDLED / f"{t}.parquet").exists() for t in TABLES):
-        pytest.skip("bundled data not built")
-    f = {t: pd.read_parquet(BUNDLED / f"{t}.parquet") for t in TABLES}
-    return panel_from_frames(load_universe("cn_sw_l1"), f["bars"],
-                             calendar=TradingCalendar.from_days(f["calendar"]["date"]),
-                             instruments=f["instruments"], fundamentals=f["fundamentals"],
-                             classification=f["classification"], index_weights=f["index_weights"])
 
 
 @pytest.fixture(scope="session")
