@@ -253,6 +253,18 @@ def posting_row(portfolio: str, date: object, seq: int, entry_id: str, kind: str
             "shares": int(shares), "memo": memo}
 
 
+def check_balanced(postings: Sequence[Mapping[str, Any]], where: str) -> None:
+    """Every entry among ``postings`` sums to 0 fen (a :class:`LedgerError` naming the first that
+    does not)."""
+    totals: dict[str, int] = {}
+    for p in postings:
+        totals[p["entry_id"]] = totals.get(p["entry_id"], 0) + int(p["amount_fen"])
+    for entry, total in totals.items():
+        if total != 0:
+            raise LedgerError(f"{where}: entry {entry} does not balance (its postings sum to "
+                              f"{total / 100:,.2f} CNY); nothing written")
+
+
 @dataclass
 class DayRows:
     """Everything one step writes, by table (row dicts in insertion order)."""
@@ -265,6 +277,22 @@ class DayRows:
     postings: list[dict[str, Any]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
     holdings: list[dict[str, Any]] = field(default_factory=list)
+
+    def invariants(self, name: str) -> None:
+        """The checks every day passes before it is written (the one gate of :func:`_write`):
+        a snapshot (days are written whole), every row of this book and dated this day, and every
+        entry balanced (its postings sum to 0 fen)."""
+        day = self.date.date()
+        where = f"{name} {day}"
+        if self.snapshot is None:
+            raise LedgerError(f"{where}: a day without its snapshot cannot be written (days are written whole)")
+        for table, rows in self.tables():
+            for r in rows:
+                if r.get("portfolio") != name:
+                    raise LedgerError(f"{where}: a {table.__tablename__} row of book {r.get('portfolio')!r}")
+                if "date" in r and r["date"] != day:
+                    raise LedgerError(f"{where}: a {table.__tablename__} row dated {r['date']}")
+        check_balanced(self.postings, where)
 
     def tables(self) -> list[tuple[type, list[dict[str, Any]]]]:
         return [(m.PaperRun, self.runs), (m.PaperOrder, self.orders), (m.PaperOrderEvent, self.events),
@@ -537,6 +565,8 @@ def _write(conn: Connection | sqlite3.Cursor, name: str, base: BookState, days: 
     expected = (base.last_date.date().isoformat() if base.last_date is not None else None, base.postings)
     if head != expected:
         raise StaleLedger(f"{name}: ledger head moved to {head} (expected {expected})")
+    for d in days:
+        d.invariants(name)
     tables = [d.tables() for d in days]
     for k, (model, _) in enumerate(tables[0] if tables else []):
         table_rows = [r for t in tables for r in t[k][1]]
@@ -630,12 +660,11 @@ def post_correction(store: Any, name: str, lines: Mapping[str, tuple[float, int]
     spec = load_portfolio(store, name)
     state = load_state(store, name)
     fen = {a: to_fen(v[0]) for a, v in lines.items()}
-    if sum(fen.values()) != 0:
-        raise LedgerError(f"correction does not balance: the lines sum to {sum(fen.values()) / 100:,.2f} CNY")
     day = state.last_date + pd.Timedelta(days=1) if state.last_date is not None else spec.start_date
     entry = row_id(day, name, "correction", state.entries)
     rows = [posting_row(name, day, state.entries, entry, "correction", a, fen[a], int(lines[a][1]), memo)
             for a in sorted(lines)]
+    check_balanced(rows, f"{name} correction")
     with locked(store, name) as conn:
         if ledger_head(conn, name) != (state.last_date, state.postings):
             raise StaleLedger(f"{name}: the ledger moved while posting the correction; retry")

@@ -304,3 +304,32 @@ def test_check_finds_a_tampered_snapshot(tmp_path) -> None:  # type: ignore[no-u
     assert "cash (fen)" in whats and "position 510300.SH (shares, cost fen)" in whats
     assert any("NAV" in w or "value of" in w for w in whats)
     assert f"mark of 510300.SH vs the stored close of {D0.date()}" in whats
+
+
+@pytest.mark.parametrize("tamper", ["unbalanced", "other_day", "other_book", "no_snapshot"])
+def test_the_write_gate_refuses_a_bad_day_whole(tmp_path, tamper: str) -> None:  # type: ignore[no-untyped-def]
+    """Every write passes DayRows.invariants: an unbalanced entry, a row of another day or book, or
+    a day without its snapshot is refused and nothing of the day is written."""
+    panel = etf_panel([etf_frame("510300.SH", DAYS[:3], [1.0, 1.1, 1.2])], DAYS[:3])
+    store = new_store(tmp_path / "g.db", panel)
+    spec = make_book(store, "g", D0, 100_000, FREE)
+    runner = StaticRunner({"510300.SH": 1.0})
+    before = dump_ledger(store)
+    state = load_state(store, "g")
+    rows, _ = step_day(spec, state, market_view(panel, spec.benchmark), runner, D0)
+    assert rows.postings and rows.fills, "the first day invests, so it fills and posts"
+    if tamper == "unbalanced":
+        rows.postings[0] = {**rows.postings[0], "amount_fen": rows.postings[0]["amount_fen"] + 1}
+        match = "does not balance"
+    elif tamper == "other_day":
+        rows.postings[0] = {**rows.postings[0], "date": D1.date()}
+        match = "dated"
+    elif tamper == "other_book":
+        rows.fills[0] = {**rows.fills[0], "portfolio": "x"}
+        match = "of book 'x'"
+    else:
+        rows.snapshot = None
+        match = "without its snapshot"
+    with pytest.raises(LedgerError, match=match):
+        write_day(store, "g", state, rows)
+    assert dump_ledger(store) == before
