@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.orders import Order
 from engine.pipeline import PRICE_PAPER_FILL, RebalanceRecord
 from paper.ledger import read_frame
 
@@ -85,13 +84,12 @@ def runs(store: Any, name: str, first: pd.Timestamp | None = None, last: pd.Time
     orders = _orders_by_run(store, name, list(frame["id"]))
     out = []
     for r in frame.itertuples():
-        stored = orders.get(r.id, ())
-        plan_orders = tuple(Order(o.code, o.side, o.shares, o.price, o.shares * o.price, 0.0)  # type: ignore[arg-type]
-                            for o in stored)
+        # The run's orders are ledger rows of their own (with what was filled): StoredRun.orders.
         record = RebalanceRecord.from_ledger(json.loads(r.output), signal_date=r.signal_date,
                                              trade_date=r.trade_date, inputs_fingerprint=r.inputs_fingerprint,
-                                             price_basis=PRICE_PAPER_FILL, orders=plan_orders)
-        out.append(StoredRun(r.id, r.trade_date, r.signal_date, r.inputs_fingerprint, record, stored))
+                                             price_basis=PRICE_PAPER_FILL)
+        out.append(StoredRun(r.id, r.trade_date, r.signal_date, r.inputs_fingerprint, record,
+                             orders.get(r.id, ())))
     return out
 
 

@@ -43,16 +43,6 @@ def industry_values(panel: MarketPanel, field: str) -> np.ndarray:
                          lambda root: root.industry(field).to_numpy(dtype=float))
 
 
-def stacked(parts: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, slice]]:
-    """Several dates x k arrays side by side (one read per date instead of one per part)."""
-    layout: dict[str, slice] = {}
-    j = 0
-    for name, arr in parts.items():
-        layout[name] = slice(j, j + arr.shape[1])
-        j += arr.shape[1]
-    return np.hstack([np.asarray(a, dtype=float) for a in parts.values()]), layout
-
-
 def causal_row(panel: MarketPanel, name: object,
                compute: Callable[[MarketPanel], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
     """The row at the panel's last date of several causal histories at once.
