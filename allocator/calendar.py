@@ -169,9 +169,13 @@ class TradingCalendar:
             return self.week_ends(start, end)
         raise ValueError(f"unknown schedule {schedule!r}; use monthly, semimonthly or weekly")
 
-    def trade_date_for(self, signal_date: object) -> pd.Timestamp:
-        """The trade date of a signal: the next trading day (design.md timing)."""
-        return self.next(signal_date)
+    def trade_date_for(self, signal_date: object, lag: int = 0) -> pd.Timestamp:
+        """The trade date of a signal: the next trading day, then ``lag`` more (design.md timing).
+
+        Raises :class:`~allocator.errors.NoDataError` when that day is past the calendar's end.
+        """
+        first = self.next(signal_date)
+        return self.offset(first, lag) if lag else first
 
 
 def statutory_deadline(period_end: object) -> pd.Timestamp:

@@ -93,8 +93,10 @@ def drawdown(levels: pd.Series) -> pd.Series:
     """
     import pandas as pd
 
+    from allocator.metrics import kernel
+
     x = pd.to_numeric(pd.Series(levels), errors="coerce").astype(float)
-    return x / x.cummax() - 1.0
+    return pd.Series(kernel.drawdown_path(x.to_numpy())[0], index=x.index, name=x.name)
 
 
 def _clean(series: Any) -> pd.Series:

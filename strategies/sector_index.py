@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import NoDataError
+from allocator.metrics import kernel
 from allocator.panel import MarketPanel
 
 
@@ -256,11 +257,12 @@ def validate_against_official(panel: MarketPanel, *, weighting: str = "mkt_cap",
         off = off_ret[code].reindex(window) if code in off_ret.columns else pd.Series(np.nan, index=window)
         both = built.notna() & off.notna()
         n = int(both.sum())
-        corr = float(np.corrcoef(built[both], off[both])[0, 1]) if n >= max(min_days, 3) else None
-        if corr is not None and np.isnan(corr):
-            corr = None
-        diff = (built - off)[both]
-        te = float(diff.std(ddof=1) * np.sqrt(252.0)) if n >= max(min_days, 3) else None
+        corr = te = None
+        if n >= max(min_days, 3):
+            x, y = built[both].to_numpy(), off[both].to_numpy()
+            corr = float(kernel.correlation(x, y)[0])
+            corr = None if np.isnan(corr) else corr
+            te = float(kernel.tracking_error(x, y)[0])
         used = cnt[cnt > 0]
         checks.append(IndexCheck(code=code, name=ind.name, name_en=ind.name_en, correlation=corr, days=n,
                                  members_mean=float(used.mean()) if len(used) else None,

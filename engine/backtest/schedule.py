@@ -138,7 +138,7 @@ class WeightsSchedule:
         trade = []
         for s in self.signal_dates:
             try:
-                trade.append(calendar.offset(calendar.next(s), lag))
+                trade.append(calendar.trade_date_for(s, lag))
             except NoDataError:
                 trade.append(pd.NaT)
         td = pd.DatetimeIndex(trade)
@@ -238,7 +238,7 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
     run_params: Mapping[str, Any] = registry.params_for(strategy, params)
     for t in signals:
         try:
-            trade = cal.offset(cal.next(t), lag)
+            trade = cal.trade_date_for(t, lag)
         except NoDataError:
             continue  # no trading day after the signal in the calendar: it cannot be traded
         result = registry.run(strategy, panel, t, params)

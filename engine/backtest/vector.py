@@ -326,10 +326,6 @@ class VectorBatch:
         r.iloc[0] = self.nav.iloc[0] - 1.0
         return r
 
-    def annual_return(self) -> pd.Series:
-        n = len(self.nav)
-        return self.nav.iloc[-1] ** (252.0 / n) - 1.0
-
 
 def run_vector_batch(returns: pd.DataFrame, weights: np.ndarray, codes: Sequence[str],
                      trade_dates: Sequence, cost_bps: float = 23.0, start: object | None = None,

@@ -206,7 +206,7 @@ def trade_date(panel: MarketPanel, t: pd.Timestamp, lag: int = 0) -> pd.Timestam
     if pd.isna(t):
         return pd.NaT  # type: ignore[return-value]
     try:
-        return cal.offset(cal.next(t), lag)
+        return cal.trade_date_for(t, lag)
     except NoDataError:
         return pd.NaT  # type: ignore[return-value]
 

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from allocator import metrics as m
+from allocator.metrics import kernel
 from allocator.panel import MarketPanel
 from engine.research._common import SPLIT, finite, label, nested_overrides, pearson, progress, trade_date
 from strategies import registry
@@ -151,54 +152,7 @@ def _summaries(nav: pd.Series, turnover: pd.Series, costs: pd.Series, rate: floa
             "oos_information_ratio": o.information_ratio, "oos_max_drawdown": o.max_drawdown}
 
 
-# -- batch weights (model-specific fast paths) ---------------------------------------------------
-
-
-
-
 # -- batch metrics -------------------------------------------------------------------------------
-
-
-def _ann_rows(x: np.ndarray) -> list[float]:
-    """:func:`allocator.metrics.annual_return` of each row (same arithmetic)."""
-    n = x.shape[1]
-    if n == 0:
-        return [float("nan")] * len(x)
-    cum = (np.prod(1.0 + x, axis=1) - 1.0).tolist()
-    out = []
-    for c in cum:
-        base = 1.0 + c
-        out.append(float("nan") if base < 0.0 else float(base ** (m.TRADING_DAYS / n) - 1.0))
-    return out
-
-
-def _ir_rows(x: np.ndarray, b: np.ndarray) -> list[float]:
-    """:func:`allocator.metrics.information_ratio` of each row against ``b``."""
-    if x.shape[1] < 2:
-        return [float("nan")] * len(x)
-    active = x - b[None, :]
-    mean = np.mean(active, axis=1).tolist()
-    std = np.std(active, axis=1, ddof=1).tolist()
-    scale = float(np.sqrt(m.TRADING_DAYS))
-    return [m._div(mu, sd) * scale for mu, sd in zip(mean, std)]
-
-
-def _max_dd_rows(x: np.ndarray) -> list[float]:
-    """:func:`allocator.metrics.max_drawdown` (the worst drawdown's depth) of each row."""
-    V, n = x.shape
-    if n == 0:
-        return [float("nan")] * V
-    levels = np.concatenate([np.ones((V, 1)), np.cumprod(1.0 + x, axis=1)], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dd = levels / np.maximum.accumulate(levels, axis=1) - 1.0
-    out = []
-    for row in dd:
-        if np.isnan(row).all():
-            out.append(float("nan"))
-        else:
-            d = float(np.nanmin(row))
-            out.append(0.0 if d >= 0.0 else d)
-    return out
 
 
 def summaries_batch(nav: np.ndarray, dates: pd.DatetimeIndex, turnover: np.ndarray, costs: np.ndarray,
@@ -239,11 +193,12 @@ def summaries_batch(nav: np.ndarray, dates: pd.DatetimeIndex, turnover: np.ndarr
         before = dates[common] < split
         xi, bi = np.ascontiguousarray(x[:, before]), b[before]
         xo, bo = np.ascontiguousarray(x[:, ~before]), b[~before]
-        ann, (bann,) = _ann_rows(x), _ann_rows(b[None, :])
-        ann_i, (bann_i,) = _ann_rows(xi), _ann_rows(bi[None, :])
-        ann_o, (bann_o,) = _ann_rows(xo), _ann_rows(bo[None, :])
-        ir, ir_i, ir_o = _ir_rows(x, b), _ir_rows(xi, bi), _ir_rows(xo, bo)
-        dd, dd_o = _max_dd_rows(x), _max_dd_rows(xo)
+        ann, (bann,) = kernel.annual_return(x).tolist(), kernel.annual_return(b).tolist()
+        ann_i, (bann_i,) = kernel.annual_return(xi).tolist(), kernel.annual_return(bi).tolist()
+        ann_o, (bann_o,) = kernel.annual_return(xo).tolist(), kernel.annual_return(bo).tolist()
+        ir, ir_i, ir_o = (kernel.information_ratio(x, b).tolist(), kernel.information_ratio(xi, bi).tolist(),
+                          kernel.information_ratio(xo, bo).tolist())
+        dd, dd_o = kernel.max_drawdown(x).tolist(), kernel.max_drawdown(xo).tolist()
         # metrics.annual_turnover: sum(|traded| / 2 / NAV on the trade date) * 252 / NAV days
         one_side = (np.abs(traded[good]) / 2.0 / nav[good][:, pos]).sum(axis=1).tolist() if len(pos) else [0.0] * len(good)
         for i, v in enumerate(good):
