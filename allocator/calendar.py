@@ -178,6 +178,16 @@ class TradingCalendar:
         return self.offset(first, lag) if lag else first
 
 
+def within(dates: pd.DatetimeIndex, start: object | None = None, end: object | None = None) -> np.ndarray:
+    """Boolean mask of ``dates`` inside ``[start, end]`` (either bound ``None``: open)."""
+    keep = np.ones(len(dates), dtype=bool)
+    if start is not None:
+        keep &= dates >= pd.Timestamp(start)  # type: ignore[arg-type]
+    if end is not None:
+        keep &= dates <= pd.Timestamp(end)  # type: ignore[arg-type]
+    return keep
+
+
 def statutory_deadline(period_end: object) -> pd.Timestamp:
     """Latest legal announcement date of a report period (used when none is recorded).
 

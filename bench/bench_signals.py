@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import pickle
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -24,6 +25,9 @@ from allocator.calendar import TradingCalendar
 from allocator.config import load_universe
 from allocator.panel import MarketPanel, panel_from_frames
 from strategies import registry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests kit, run as a script
+from tests.synthetic import diff, same  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "allocator" / "data" / "bundled"
 START, END = "2014-01-01", "2025-06-30"
@@ -56,41 +60,11 @@ def run_all(panel: MarketPanel, ends: list[pd.Timestamp], models: list[str],
     return dict(seconds), results
 
 
-def same(a, b) -> bool:  # type: ignore[no-untyped-def]
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return bool(a == b) and type(a) is type(b)
-
-
-def first_diff(a, b, path: str = "") -> str:  # type: ignore[no-untyped-def]
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in list(a) + [k for k in b if k not in a]:
-            if k not in a or k not in b:
-                return f"{path}.{k}: missing on one side"
-            d = first_diff(a[k], b[k], f"{path}.{k}")
-            if d:
-                return d
-        return ""
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if len(a) != len(b):
-            return f"{path}: length {len(a)} != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = first_diff(x, y, f"{path}[{i}]")
-            if d:
-                return d
-        return ""
-    return "" if same(a, b) else f"{path}: {a!r} != {b!r}"
-
-
 def compare(golden: dict, results: dict, limit: int = 10) -> int:
     bad = [k for k in golden if k not in results or not same(golden[k], results[k])]
     bad += [k for k in results if k not in golden]
     for k in bad[:limit]:
-        print(f"  DIFF {k}: " + (first_diff(golden[k], results[k]) if k in golden and k in results
+        print(f"  DIFF {k}: " + (diff(golden[k], results[k]) if k in golden and k in results
                                   else "missing on one side"))
     return len(bad)
 

@@ -33,10 +33,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from allocator.calendar import TradingCalendar
+from allocator.calendar import TradingCalendar, within
 from allocator.errors import NoDataError
 from allocator.panel import MarketPanel
 
@@ -115,11 +114,7 @@ class WeightsSchedule:
 
     def between(self, start: object | None = None, end: object | None = None) -> WeightsSchedule:
         """The rebalances whose signal date is in ``[start, end]``."""
-        keep = np.ones(len(self.signal_dates), dtype=bool)
-        if start is not None:
-            keep &= self.signal_dates >= pd.Timestamp(start)  # type: ignore[arg-type]
-        if end is not None:
-            keep &= self.signal_dates <= pd.Timestamp(end)  # type: ignore[arg-type]
+        keep = within(self.signal_dates, start, end)
         sd = self.signal_dates[keep]
         h = self.holdings
         kept = set(sd)

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from allocator.calendar import within
 from engine.backtest.result import BacktestResult
 
 __all__ = ["VectorBatch", "prepare", "run_vector", "run_vector_batch", "simulate"]
@@ -126,9 +127,7 @@ def prepare(returns: pd.DataFrame, weights: pd.DataFrame | np.ndarray, trade_dat
     idx = pd.DatetimeIndex(returns.index)
     last = idx[-1] if len(idx) else pd.Timestamp.min
     hi = last if end is None else min(last, pd.Timestamp(end))  # type: ignore[arg-type]
-    keep = td <= hi
-    if start is not None:
-        keep &= td >= pd.Timestamp(start)  # type: ignore[arg-type]
+    keep = within(td, start, hi)
     dropped = tuple(f"trade date {d.date()} is after the end of the data or period ({hi.date()}): dropped"
                     for d in td[~keep & (td > hi)])
     td = td[keep]

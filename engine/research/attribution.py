@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from allocator.calendar import within
 from allocator.errors import NoDataError
 from allocator.panel import MarketPanel
 from engine.research._common import finite, growth_index, period_returns
@@ -280,9 +281,7 @@ def attribution(panel: MarketPanel, schedule, start: object | None = None, end: 
     code = index_code or panel.universe.benchmark_price
     last = panel.last_date if end is None else min(panel.last_date, pd.Timestamp(end))  # type: ignore[arg-type]
     td = pd.DatetimeIndex(schedule.trade_dates)
-    keep = (td <= last)
-    if start is not None:
-        keep &= td >= pd.Timestamp(start)  # type: ignore[arg-type]
+    keep = within(td, start, last)
     rows_idx = np.flatnonzero(keep)
     if len(rows_idx) == 0:
         raise ValueError("no trade date inside the period and the data")

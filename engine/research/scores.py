@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from allocator.calendar import within
 from allocator.panel import MarketPanel
 from engine.research._common import growth_index, next_signal_dates, period_returns, progress, trade_date
 
@@ -79,11 +80,7 @@ class ModelScores:
 
     def between(self, start: object | None = None, end: object | None = None) -> ModelScores:
         """The signal dates in ``[start, end]``."""
-        keep = np.ones(len(self.signal_dates), dtype=bool)
-        if start is not None:
-            keep &= self.signal_dates >= pd.Timestamp(start)  # type: ignore[arg-type]
-        if end is not None:
-            keep &= self.signal_dates <= pd.Timestamp(end)  # type: ignore[arg-type]
+        keep = within(self.signal_dates, start, end)
         sd = self.signal_dates[keep]
         return ModelScores(self.strategy, self.schedule, self.params, sd, self.trade_dates[keep],
                            {k: v[keep] for k, v in self.fields.items()},

@@ -8,21 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from allocator.config import Industry, Universe
+from allocator.config import Universe
 from allocator.panel import MarketPanel, panel_from_frames
 # The synthetic market and the prefix rebuild: one builder for all tests.
-from tests.synthetic import build, bundled_panel, diff, rebuilt_at, same, synthetic  # noqa: F401  (re-exported)
+from tests.synthetic import build, bundled_panel, diff, rebuilt_at, same, sw_subset, synthetic  # noqa: F401  (re-exported)
 
-SMALL = Universe(
-    name="test3",
-    benchmark_price="000300.SH",
-    benchmark_total_return="H00300.CSI",
-    industries=(
-        Industry(index_code="801010.SI", name="农林牧渔", name_en="Agriculture", class_prefix="11"),
-        Industry(index_code="801030.SI", name="基础化工", name_en="Basic Chemicals", class_prefix="22"),
-        Industry(index_code="801040.SI", name="钢铁", name_en="Steel", class_prefix="23"),
-    ),
-)
+SMALL = sw_subset(3, "test3")
 A, B, C = SMALL.codes
 
 

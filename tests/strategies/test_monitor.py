@@ -10,19 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.config import Universe, load_universe
+from allocator.config import Universe
 from allocator.panel import panel_from_frames
 from strategies import registry
 from strategies.models.monitor import daily_digest, digest_data
-from tests.synthetic import rebuilt_at, same
+from tests.synthetic import rebuilt_at, same, sw_subset
 
 N_ROWS = 70
 
 
 def small_universe(n: int) -> Universe:
-    u = load_universe("cn_sw_l1")
-    return Universe(name=f"t{n}", benchmark_price=u.benchmark_price,
-                    benchmark_total_return=u.benchmark_total_return, industries=tuple(u.industries[:n]))
+    return sw_subset(n)
 
 
 def make_panel(growth: list[float], amounts: dict[int, float | None] | None = None, default_amount=5e9):  # type: ignore[no-untyped-def]

@@ -15,14 +15,13 @@ from allocator.config import Universe, load_universe
 from allocator.panel import panel_from_frames
 from strategies import registry
 from strategies.models.rs_mainline import yearly_leaders
+from tests.synthetic import sw_subset
 
 BUNDLED = Path(__file__).resolve().parents[2] / "allocator" / "data" / "bundled"
 
 
 def small_universe(n: int) -> Universe:
-    u = load_universe("cn_sw_l1")
-    return Universe(name=f"t{n}", benchmark_price=u.benchmark_price,
-                    benchmark_total_return=u.benchmark_total_return, industries=tuple(u.industries[:n]))
+    return sw_subset(n)
 
 
 def panel_with_returns(rets: dict[int, list[float]], n_rows: int = 70):

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from allocator.calendar import TradingCalendar
-from allocator.config import Universe, load_universe
+from allocator.config import load_universe
 from allocator.panel import panel_from_frames
 from strategies.sector_index import build_sector_index, sector_returns, validate_against_official
+from tests.synthetic import sw_subset
 
 BUNDLED = Path(__file__).resolve().parents[2] / "allocator" / "data" / "bundled"
 DAYS = pd.bdate_range("2024-03-04", periods=4)
@@ -83,9 +84,7 @@ def test_point_in_time_and_missing_days() -> None:
 
 
 def small_market():  # type: ignore[no-untyped-def]
-    u = load_universe("cn_sw_l1")
-    uni = Universe(name="t2", benchmark_price=u.benchmark_price, benchmark_total_return=u.benchmark_total_return,
-                   industries=tuple(u.industries[:2]))
+    uni = sw_subset(2)
     rng = np.random.default_rng(9)
     days = pd.bdate_range("2024-01-01", periods=60)
     stocks = {f"{uni.industries[0].class_prefix}000{k}.SH": 0 for k in range(3)}

@@ -7,22 +7,13 @@ import pandas as pd
 import pytest
 
 from allocator.calendar import TradingCalendar
-from allocator.config import Industry, Universe
+from allocator.config import Universe
 from allocator.panel import MarketPanel, panel_from_frames
 from engine.research.scores import ModelScores
+from tests.synthetic import sw_subset
 
 
-TINY = Universe(
-    name="tiny4",
-    benchmark_price="000300.SH",
-    benchmark_total_return="H00300.CSI",
-    industries=(
-        Industry(index_code="801010.SI", name="农林牧渔", name_en="Agriculture", class_prefix="11"),
-        Industry(index_code="801030.SI", name="基础化工", name_en="Basic Chemicals", class_prefix="22"),
-        Industry(index_code="801040.SI", name="钢铁", name_en="Steel", class_prefix="23"),
-        Industry(index_code="801050.SI", name="有色金属", name_en="Non-ferrous Metals", class_prefix="24"),
-    ),
-)
+TINY = sw_subset(4, "tiny4")
 CODES = list(TINY.codes)
 BENCH = TINY.benchmark_price
 
