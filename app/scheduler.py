@@ -100,7 +100,7 @@ def _update_and_step(store: Any, settings: Any, day: Any, trading: bool, update_
 
     if update_data and trading:
         try:
-            from allocator.sources.akshare_source import update
+            from allocator.sources.updater import update
 
             result = update(store, settings, load_universe(settings.universe.default), until=day.date())
             summary["updated"] = bool(result.ok)

@@ -96,7 +96,7 @@ def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_ru
     """
     from app.cli.dates import parse_date
     from allocator.errors import SourceError
-    from allocator.sources.akshare_source import update
+    from allocator.sources.updater import update
 
     app.store.require_schema()
     summary = update(app.store, app.settings, app.universe,

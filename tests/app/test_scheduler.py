@@ -104,7 +104,7 @@ def test_sigterm_during_a_long_catch_up_stops_after_the_current_day(synthetic_db
 
 
 def test_daily_job_updates_data_on_trading_days_only(synthetic_db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import allocator.sources.akshare_source as source
+    import allocator.sources.updater as source
 
     calls = []
 
