@@ -632,7 +632,7 @@ def _rotation_figure(trails: Mapping[str, Sequence[Mapping[str, Any]]], labels: 
     from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Rectangle
 
-    from strategies.models.rotation import quadrant
+    from strategies.rotation.results import quadrant
 
     # The quadrant split of strategies.models.rotation.quadrant: ratio 1, momentum 0.
     cx, cy = 1.0, 0.0

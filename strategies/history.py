@@ -15,13 +15,15 @@ exactly, check it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from allocator.panel import MarketPanel
+if TYPE_CHECKING:  # the array helpers below serve panel-free modules too (rotation read-out)
+    from allocator.panel import MarketPanel
 
-Compute = Callable[[MarketPanel], np.ndarray]
+Compute = Callable[["MarketPanel"], np.ndarray]
 
 
 def visible_rows(panel: MarketPanel) -> int:

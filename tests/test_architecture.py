@@ -39,3 +39,13 @@ def test_no_model_is_special_cased_by_name_outside_its_module() -> None:
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, "decide by the model's declarations (strategies.registry), not its name:\n" + \
         "\n".join(offenders)
+
+
+def test_the_market_agnostic_rotation_detector_runs_without_the_panel() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, strategies.rotation.detector, strategies.rotation.readout; "
+            "sys.exit('allocator.panel' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0, \
+        "strategies.rotation imports the MarketPanel: keep it on plain frames and arrays"

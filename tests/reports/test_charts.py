@@ -254,7 +254,7 @@ def test_zh_rotation_chart_has_every_glyph(rotation_input):  # type: ignore[no-u
 
 
 def test_rotation_chart_centre_follows_quadrant_rule() -> None:
-    from strategies.models.rotation import quadrant
+    from strategies.rotation.results import quadrant
 
     assert quadrant(1.01, 0.01) == "LEADING" and quadrant(0.99, -0.01) == "LAGGING"
     fig = charts._figure("rotation", {"a": [{"ratio": 1.05, "momentum": 0.02}],

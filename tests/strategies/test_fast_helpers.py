@@ -11,7 +11,8 @@ import pytest
 from strategies.crowding import _full_returns, _returns, _tail_returns
 from strategies.factors import rank_array
 from strategies.history import _pandas_std, rolling_std
-from strategies.models.rotation import _status, _statuses, _streak
+from strategies.rotation.detector import _streak
+from strategies.rotation.readout import _status, _statuses
 
 VALUES = [-1.0, 0.0, -0.0, 0.5, 1.0, 2.0, np.inf, -np.inf, np.nan]
 
