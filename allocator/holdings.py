@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 from allocator.errors import DataError
+from allocator.orders import MAX_CASH, MAX_SHARES
 
 
 def read_holdings(path: Path) -> tuple[dict[str, int], float | None]:
@@ -30,6 +32,12 @@ def read_holdings(path: Path) -> tuple[dict[str, int], float | None]:
             raise DataError(f"{path}: line {n}, column 'shares': {raw!r} is not a number") from None
         if not code:
             raise DataError(f"{path}: line {n}, column 'code' is empty")
+        if not math.isfinite(qty):
+            raise DataError(f"{path}: line {n}, column 'shares': {raw!r} is not a finite number")
+        limit = MAX_CASH if code.upper() == "CASH" else MAX_SHARES
+        if qty > limit:
+            raise DataError(f"{path}: line {n}, column 'shares': {qty:.3g} is above the maximum {limit:.0e} "
+                            f"({'CNY' if code.upper() == 'CASH' else 'shares'})")
         if qty < 0:
             raise DataError(f"{path}: line {n}: negative quantity {qty:g} (no short positions)")
         if code.upper() == "CASH":

@@ -68,6 +68,7 @@ from allocator.config import CostSettings
 from allocator.errors import AllocatorError
 
 __all__ = [
+    "MAX_CASH", "MAX_SHARES",
     "Book",
     "CostModel",
     "Order",
@@ -83,6 +84,12 @@ __all__ = [
 ]
 
 Side = Literal["buy", "sell"]
+
+#: The most cash a book may hold or plan with, in CNY (ten trillion): above any real portfolio,
+#: and far below where an amount in fen stops being exact in a float or an int64.
+MAX_CASH = 1e13
+#: The largest position, in shares.
+MAX_SHARES = 10**12
 
 #: ``TargetLine.limited_by`` values: why a position was left further than a lot from its target.
 LIMIT_CASH = "cash"
@@ -125,6 +132,8 @@ def _as_shares(code: str, shares: Any) -> int:
             ) from None
     if n < 0:
         raise PlanningError(f"position {code}: shares must be >= 0 (no shorting), got {n}", [code])
+    if n > MAX_SHARES:
+        raise PlanningError(f"position {code}: {n:.3g} shares is above the maximum {MAX_SHARES:.0e}", [code])
     return int(n)
 
 
@@ -135,7 +144,7 @@ class Book:
     Parameters
     ----------
     cash : float
-        Cash in CNY, finite and >= 0.
+        Cash in CNY, finite, >= 0 and at most :data:`MAX_CASH`.
     positions : Mapping[str, int]
         Shares held per ETF code, whole numbers >= 0. Zero holdings are dropped; the mapping is
         copied and stored read-only.
@@ -148,6 +157,8 @@ class Book:
         cash = float(self.cash)
         if not math.isfinite(cash) or cash < 0:
             raise PlanningError(f"book cash must be a finite amount >= 0, got {self.cash!r}")
+        if cash > MAX_CASH:
+            raise PlanningError(f"book cash {cash:.3g} CNY is above the maximum {MAX_CASH:.0e} CNY")
         clean = {}
         for code, shares in self.positions.items():
             n = _as_shares(str(code), shares)

@@ -92,15 +92,15 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
     """Create paper book NAME running model --strategy from --start with --capital CNY."""
     import pandas as pd
 
-    from app.cli.dates import UsageError, parse_date
+    from app.cli.amounts import check_capital
+    from app.cli.dates import parse_date
     from allocator.errors import NoDataError
     from paper.ledger import BookRules, PortfolioSpec, create_portfolio, to_fen
     from strategies import registry
 
+    check_capital(capital)
     store = _store(app)
     registry.spec(strategy)
-    if not capital > 0:
-        raise UsageError(f"--capital must be > 0, got {capital:g}")
     day = parse_date(start, "--start")
     calendar = _calendar(store)
     first = calendar.next(day, inclusive=True)

@@ -45,6 +45,7 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
 def rebalance(app: AppContext, name: str, asof: str | None, capital: float | None, holdings: Path | None,
               as_json: bool) -> None:
     """ETF targets and lot-sized orders that move a book onto a model's weights."""
+    from app.cli.amounts import check_capital
     from app.cli.dates import UsageError
     from app.cli.signals import resolve_asof
     from allocator.etf_map import load_etf_map
@@ -64,8 +65,7 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
         raise UsageError("give the cash either as --capital or as a CASH row in --holdings, not both")
     if cash is None:
         raise UsageError("--capital is required (or a CASH row in --holdings)")
-    if cash < 0:
-        raise UsageError(f"--capital must be >= 0, got {cash:g}")
+    check_capital(cash, "--capital" if capital is not None else f"{holdings}: CASH", allow_zero=True)
     panel = app.panel()
     t = resolve_asof(panel, asof) if asof else panel.last_date
     s = app.settings

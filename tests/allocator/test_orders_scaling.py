@@ -63,3 +63,28 @@ def test_planning_time_does_not_grow_with_money() -> None:
         assert plan.cash_after >= 0 and all(o.shares % 100 == 0 for o in plan.orders)
     # Lot by lot, 1e13 CNY of 0.5-CNY ETFs is ~1e9 lot removals (hours); here a few bisection steps.
     assert took[1e13] < 50 * took[1e6] + 0.5
+
+
+def test_the_largest_book_plans_like_a_small_one() -> None:
+    """At MAX_CASH the plan has the same shape as at a million: the time does not grow with money."""
+    prices = {"A": 1.001, "B": 4.2, "C": 0.512}
+    weights = {"A": 0.4, "B": 0.35, "C": 0.25}
+    small = plan_orders(Book(cash=1e6), weights, prices, CostModel(), PlanParams())
+    big = plan_orders(Book(cash=orders.MAX_CASH), weights, prices, CostModel(), PlanParams())
+    big.invariants()
+    assert [o.code for o in big.orders] == [o.code for o in small.orders]
+    for o_big, o_small in zip(big.orders, small.orders, strict=True):
+        assert o_big.value / orders.MAX_CASH == pytest.approx(o_small.value / 1e6, rel=2e-3)
+
+
+@pytest.mark.parametrize("cash", [orders.MAX_CASH * 1.0001, 1e20, float("inf"), float("nan"), -1.0])
+def test_a_book_beyond_the_bounds_is_refused_in_one_line(cash: float) -> None:
+    with pytest.raises(orders.PlanningError, match="book cash") as err:
+        Book(cash=cash)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("shares", [10**13, 1e30])
+def test_a_position_beyond_the_bounds_is_refused(shares: float) -> None:
+    with pytest.raises(orders.PlanningError, match="above the maximum"):
+        Book(cash=0.0, positions={"A": shares})

@@ -153,3 +153,35 @@ def test_backtest_json_keys_and_benchmarks(bundled_db: str, capsys) -> None:  # 
                               "--end", "2024-12-31", "--level", "etf", "--json"], capsys)
     assert code == 0, err
     assert json.loads(out)["rs_mainline"]["benchmark"] == "H00300.CSI"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--capital", "1e20"], "--capital 1e+20 CNY is above the maximum 1e+13 CNY"),
+    (["--capital", "inf"], "--capital must be a finite amount in CNY, got inf"),
+    (["--capital", "nan"], "--capital must be a finite amount in CNY, got nan"),
+])
+def test_rebalance_refuses_absurd_capital_in_one_line(bundled_db: str, args: list[str], message: str,
+                                                      capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run_cli(["--db", bundled_db, "rebalance", "--strategy", "rs_mainline", *args], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("510300.SH,nan", "line 2, column 'shares': 'nan' is not a finite number"),
+    ("510300.SH,inf", "line 2, column 'shares': 'inf' is not a finite number"),
+    ("510300.SH,1e30", "line 2, column 'shares': 1e+30 is above the maximum 1e+12 (shares)"),
+    ("CASH,1e14", "line 2, column 'shares': 1e+14 is above the maximum 1e+13 (CNY)"),
+])
+def test_rebalance_refuses_absurd_holdings_naming_the_line(bundled_db: str, tmp_path: Path, line: str,
+                                                           message: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    holdings = tmp_path / "h.csv"
+    holdings.write_text(f"code,shares\n{line}\n")
+    code, _, err = run_cli(["--db", bundled_db, "rebalance", "--strategy", "rs_mainline", "--holdings",
+                            str(holdings)], capsys)
+    assert code != 0 and message in err and "unexpected" not in err
+
+
+def test_paper_create_refuses_infinite_capital(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run_cli(["--db", bundled_db, "paper", "create", "inf-book", "--strategy", "rs_mainline",
+                            "--capital", "inf", "--start", "2025-01-02"], capsys)
+    assert code == 2 and "--capital must be a finite amount in CNY, got inf" in err, err
