@@ -26,3 +26,15 @@ def test_unknown_parameters_are_refused(override) -> None:  # type: ignore[no-un
 def test_unknown_model() -> None:
     with pytest.raises(ConfigError, match="unknown strategy"):
         registry.spec("astrology")
+
+
+def test_models_are_listed_headline_family_first_then_by_module() -> None:
+    # Listings, the demo and its first paper book follow this order; it must not depend on which
+    # model module happens to import which.
+    import subprocess
+    import sys
+
+    code = "from strategies import registry; print(','.join(registry.names()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().split(",") == ["ptc_aggressive", "ptc_steady", "ptc", "combo_equity", "inventory_reversal",
+                                      "momentum_monitor", "rotation_detector", "rs_mainline"]
