@@ -63,6 +63,19 @@ class UniverseSettings(_Strict):
 
 class DataSettings(_Strict):
     stale_after_days: int = Field(5, ge=0)
+    # Plausibility of incoming bars (imports and `data update`; allocator.data.plausibility).
+    max_daily_move: float = Field(0.25, gt=0, le=10)
+    max_daily_move_stock: float = Field(0.45, gt=0, le=10)
+
+
+class FreshnessSettings(_Strict):
+    """How many trading days an input may lag the signal date and still count as current
+    (:mod:`allocator.freshness`)."""
+
+    industries: int = Field(0, ge=0)
+    benchmark: int = Field(0, ge=0)
+    etfs: int = Field(3, ge=0)
+    stocks: int = Field(3, ge=0)
 
 
 class AkshareSettings(_Strict):
@@ -121,6 +134,7 @@ class Settings(_Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     universe: UniverseSettings = UniverseSettings()
     data: DataSettings = DataSettings()
+    freshness: FreshnessSettings = FreshnessSettings()
     akshare: AkshareSettings = AkshareSettings()
     push: PushSettings = PushSettings()
 

@@ -18,7 +18,7 @@ prices are indicative.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -26,6 +26,7 @@ import pandas as pd
 
 from allocator.errors import NoDataError
 from allocator.etf_map import EtfMap, IndustryAllocation, allocate
+from allocator.freshness import Freshness, assess, model_inputs
 from allocator.orders import Book, CostModel, Order, OrderPlan, PlanParams, SkippedOrder, TargetLine, plan_orders
 from allocator.panel import MarketPanel, panel_fingerprint
 from strategies import registry
@@ -138,6 +139,10 @@ class RebalanceRecord:
         priced recently, so this is a guard).
     plan
         The planned orders and their accounting.
+    freshness
+        How current the inputs were at the signal date (:mod:`allocator.freshness`); ``None``
+        when not assessed (a record read back from an older ledger). An ``indicative`` freshness
+        marks a run made with ``--allow-stale`` on inputs that were not current.
     """
 
     decision: Decision
@@ -146,6 +151,12 @@ class RebalanceRecord:
     prices: Mapping[str, float]
     plan: PlanSummary
     unpriced: tuple[str, ...] = ()
+    freshness: Freshness | None = None
+
+    @property
+    def indicative(self) -> bool:
+        """Whether the run went on with inputs that were not current (``--allow-stale``)."""
+        return bool(self.freshness is not None and self.freshness.indicative)
 
     # -- views ---------------------------------------------------------------------------------
     @property
@@ -200,6 +211,8 @@ class RebalanceRecord:
             "cash_after": self.plan.cash_after,
             "total_cost": self.plan.total_cost,
             "book_value": self.plan.book_value,
+            "indicative": self.indicative,
+            "freshness": self.freshness.to_dict() if self.freshness is not None else None,
         }
 
     def to_ledger(self) -> dict[str, Any]:
@@ -222,6 +235,8 @@ class RebalanceRecord:
         out["prices"] = dict(self.prices)
         out["unpriced"] = list(self.unpriced)
         out["plan"] = self.plan.to_ledger()
+        if self.indicative:  # only then: a current run's stored record stays as it always was
+            out["freshness"] = self.freshness.to_dict()  # type: ignore[union-attr]
         return out
 
     @classmethod
@@ -245,7 +260,8 @@ class RebalanceRecord:
         )
         return cls(decision, pd.Timestamp(trade_date), price_basis,  # type: ignore[arg-type]
                    _frozen(output.get("prices")), PlanSummary.from_ledger(output.get("plan", {}), orders),
-                   tuple(output.get("unpriced", [])))
+                   tuple(output.get("unpriced", [])),
+                   Freshness.from_dict(output["freshness"]) if output.get("freshness") else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,16 +313,42 @@ def closing_prices(panel: MarketPanel, codes: list[str], signal: pd.Timestamp,
     return {c: float(last[c]) for c in codes}, PRICE_INDICATIVE
 
 
+#: The inputs a rebalance refuses to run without (unless ``allow_stale``): its model's price
+#: history and the prices of the ETFs it would trade.
+REBALANCE_NEEDS = ("industries", "benchmark", "etfs")
+
+
+def rebalance_freshness(panel: MarketPanel, decision: Decision, book: Book, etf_map: EtfMap,
+                        settings: Any) -> Freshness:
+    """The freshness of every input of a rebalance: the model's declared inputs and the ETFs it
+    would trade (its weighted industries' listed ETFs and the book's holdings)."""
+    needs = () if decision.static else registry.spec(decision.strategy).needs
+    return assess(panel, decision.signal_date, settings, inputs=(*model_inputs(needs), "etfs"), etf_map=etf_map,
+                  industry_weights=dict(decision.industry_weights), held=[c for c, n in book.positions.items() if n])
+
+
 def recommend(panel: MarketPanel, strategy: str, signal_date: object, book: Book, etf_map: EtfMap,
-              costs: CostModel, params: PlanParams, model_params: Mapping[str, Any] | None = None) -> RebalanceRecord:
-    """Run ``strategy`` at ``signal_date`` and plan the orders that move ``book`` onto it."""
+              costs: CostModel, params: PlanParams, model_params: Mapping[str, Any] | None = None, *,
+              freshness: Any | None = None, allow_stale: bool = False) -> RebalanceRecord:
+    """Run ``strategy`` at ``signal_date`` and plan the orders that move ``book`` onto it.
+
+    With ``freshness`` (a :class:`~allocator.config.FreshnessSettings`) the inputs are assessed
+    first: when the model's bars or the ETFs it would trade are not current the rebalance raises
+    :class:`~allocator.freshness.StaleInputs`, or with ``allow_stale`` goes on and the record is
+    marked indicative.
+    """
     t = pd.Timestamp(signal_date).normalize()  # type: ignore[arg-type]
     decision = decide(panel, strategy, t, etf_map, model_params)
+    fresh = None
+    if freshness is not None:
+        fresh = rebalance_freshness(panel, decision, book, etf_map, freshness).require(
+            REBALANCE_NEEDS, allow_stale, f"the rebalance of {strategy}")
     trade_date = panel.calendar.trade_date_for(t)
     codes = sorted(set(decision.etf_weights) | {c for c, n in book.positions.items() if n > 0})
     prices, basis = closing_prices(panel, codes, t, trade_date)
-    return plan_record(decision, book, prices, basis, trade_date, costs, params)
+    record = plan_record(decision, book, prices, basis, trade_date, costs, params)
+    return replace(record, freshness=fresh) if fresh is not None else record
 
 
-__all__ = ["Decision", "NO_PRICES_NEEDED", "PRICE_AT_TRADE_DATE", "PRICE_PAPER_FILL", "PRICE_INDICATIVE", "PlanSummary",
+__all__ = ["Decision", "REBALANCE_NEEDS", "rebalance_freshness", "NO_PRICES_NEEDED", "PRICE_AT_TRADE_DATE", "PRICE_PAPER_FILL", "PRICE_INDICATIVE", "PlanSummary",
            "RebalanceRecord", "SelectedIndustry", "closing_prices", "decide", "plan_record", "recommend"]

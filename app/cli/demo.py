@@ -63,6 +63,30 @@ def write_demo_reports(app: AppContext, panel, books: list[str], models: list[st
         click.echo(f"{label}: {r.path} ({r.bytes / 1024:,.0f} KB, {r.pages} pages, {r.seconds:.1f} s)")
 
 
+def current_etf_signal(panel, etf_map, settings, latest):  # type: ignore[no-untyped-def]
+    """The latest month-end signal date, up to ``latest``, at which the ETF prices of every mapped
+    industry are current, and a line saying why it is that date (the embedded ETF prices end
+    before the indices, so the demo's recommendations use an earlier month-end than its signals)."""
+    from allocator.errors import NoDataError
+    from allocator.freshness import etf_candidates, etf_freshness
+
+    every = {ind.code: 1.0 for ind in etf_map.industry}
+    ends = panel.calendar.month_ends(panel.dates[0], latest)
+    close = panel.bars["close"]
+    for t in reversed(ends):
+        fresh = etf_freshness(panel.calendar, close, etf_candidates(etf_map, every, t), (), t, settings.etfs)
+        if fresh.current:
+            break
+    else:
+        raise NoDataError("no month-end at which the ETF prices are current; load or import ETF bars")
+    if t == latest:
+        return t, f"ETF prices are current at {t.date()}."
+    last = etf_freshness(panel.calendar, close, etf_candidates(etf_map, every, latest), (), latest, settings.etfs).last
+    return t, (f"The ETF prices end {last.date() if last is not None else 'nowhere'}, before the signals' "
+               f"{latest.date()}: a rebalance there would be indicative, so this one uses the last month-end "
+               f"at which they are current, {t.date()}.")
+
+
 @click.command()
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(path_type=Path),
               help="Folder for the demo database and outputs.")
@@ -102,12 +126,16 @@ def demo(app: AppContext, ctx: click.Context, out_dir: Path, capital: float) -> 
     click.echo(backtest_table(panel, registry.names(allocating_only=True), app.settings.costs.cost_bps))
     s = app.settings
     names = {i.index_code: i.name for i in app.universe.industries}
-    _section(f"5. recommendation for {capital:,.0f} CNY per model")
+    etf_map = load_etf_map()
+    trade_signal, etf_note = current_etf_signal(panel, etf_map, s.freshness, signal)
+    _section(f"5. recommendation for {capital:,.0f} CNY per model (signal date {trade_signal.date()})")
+    click.echo(etf_note)
     for name in registry.names(allocating_only=True):
         click.echo("")
-        rec = recommend(panel, name, signal, Book(cash=capital), load_etf_map(),
+        rec = recommend(panel, name, trade_signal, Book(cash=capital), etf_map,
                         CostModel.from_settings(s.costs),
-                        PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value))
+                        PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value),
+                        freshness=s.freshness)
         click.echo(render_recommendation(rec, names))
 
     from app.cli.paper_cmds import demo_books

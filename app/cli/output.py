@@ -49,3 +49,13 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: s
     lines = [fmt(list(headers)), fmt(["-" * w for w in widths])]
     lines += [fmt(r) for r in body]
     return "\n".join(lines)
+
+
+def freshness_lines(freshness: Any) -> list[str]:
+    """The lines every command prints first about its inputs: the indicative banner, then one
+    line per stale input (nothing when everything is current)."""
+    if freshness is None:
+        return []
+    lines = [banner] if (banner := freshness.banner()) else []
+    lines += [f"note: {line}" for line in freshness.lines()]
+    return lines + ([""] if lines else [])

@@ -126,6 +126,31 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
                f"costs {rules.cost_bps:g} bp (min {rules.min_commission:g} CNY), lots of {rules.lot_size}")
 
 
+def book_lag(app: AppContext, report, until) -> tuple[int, object, object] | None:  # type: ignore[no-untyped-def]
+    """``(trading days, book's last day, data end)`` when book ``report`` stopped behind the data
+    (the universe's newest industry bar, or ``until`` if earlier) by more than the ETF tolerance."""
+    import pandas as pd
+
+    panel = app.panel()
+    close = panel.industry("close")
+    newest = close.dropna(how="all").index
+    if not len(newest):
+        return None
+    # Past the newest industry bar there is no data to be behind: only the book's own prices lag.
+    target = min(pd.Timestamp(until), newest[-1]) if until else newest[-1]
+    target = panel.calendar.previous(target, inclusive=True)
+    from paper.ledger import load_portfolio
+
+    have = report.up_to_date
+    days = panel.calendar.days
+    # A book with no day yet is behind by the days from its start (none due before it starts).
+    since = have if have is not None else load_portfolio(_store(app), report.name).start_date - pd.Timedelta(days=1)
+    behind = int(days.searchsorted(target, side="right") - days.searchsorted(since, side="right"))
+    if behind <= app.settings.freshness.etfs:
+        return None
+    return behind, have, target
+
+
 def _run_books(app: AppContext, names: list[str], until: str | None,
                quiet: bool = False) -> list:  # type: ignore[type-arg]
     from app.cli.dates import parse_date
@@ -158,19 +183,48 @@ def _run_books(app: AppContext, names: list[str], until: str | None,
 @paper.command("run")
 @click.argument("name")
 @click.option("--until", metavar="DATE", help="Step no day after DATE (default: the last day with market data).")
+@click.option("--allow-stale", is_flag=True,
+              help="Succeed even when the book cannot reach the newest data (ETF or benchmark prices end "
+                   "earlier); the output is then marked indicative.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
-def run_cmd(app: AppContext, name: str, until: str | None, as_json: bool) -> None:
-    """Step book NAME through every pending day (mark, rebalance on trade dates, fills)."""
+def run_cmd(app: AppContext, name: str, until: str | None, allow_stale: bool, as_json: bool) -> None:
+    """Step book NAME through every pending day (mark, rebalance on trade dates, fills).
+
+    Exits non-zero when it can step no day although days are due (the reason is printed), and when
+    the book ends more than the ETF tolerance ([freshness] etfs) before the data (--until, else
+    the newest industry bar) unless --allow-stale.
+    """
+    from allocator.errors import NoDataError
+    from allocator.freshness import StaleInputs
+
     (report,) = _run_books(app, [name], until)
     if report.retries:
         click.echo(f"{name}: another process wrote days of this book meanwhile; this run carried on from "
                    f"its last day ({report.retries} time(s)) and posted nothing twice", err=True)
+    lag = book_lag(app, report, until)
+    if report.stopped and not report.stepped and lag is not None:
+        raise NoDataError(f"{report.stopped}; nothing stepped. Bring in the missing prices (`allocator data "
+                          "update` or `data import`) and run again")
     if report.stopped:
         click.echo(report.stopped, err=True)
+    stale_line = None
+    if lag is not None:
+        behind, have, target = lag
+        where = f"its last day is {have.date()}" if have is not None else "it has no day yet"
+        stale_line = (f"{name}: {where}, {behind} trading days before the data ({target.date()}): the ETF or "
+                      "benchmark prices end earlier; run `allocator data update --only etfs` (or import them)")
     if as_json:
-        echo_json(report.to_dict())
-        return
+        echo_json({**report.to_dict(), "indicative": stale_line is not None and allow_stale, "stale": stale_line})
+    else:
+        _echo_run_summary(name, report)
+        if stale_line and allow_stale:
+            click.echo(f"INDICATIVE: {stale_line}")
+    if stale_line and not allow_stale:
+        raise StaleInputs(stale_line + "; or pass --allow-stale to accept an indicative book")
+
+
+def _echo_run_summary(name: str, report) -> None:  # type: ignore[no-untyped-def]
     if report.stepped:
         click.echo(f"{name}: stepped {report.stepped} day(s) {report.first.date()} .. {report.last.date()}, "
                    f"{report.rebalances} rebalance(s)")

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from app.cli import AppContext, ModelOption, pass_app
-from app.cli.output import echo_json, format_table
+from app.cli.output import echo_json, format_table, freshness_lines
 
 
 def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
     d = rec.to_dict(names)
-    lines = [f"{rec.strategy}: signal {d['asof']} (close), trade {d['trade_date']} at the close; "
+    lines = freshness_lines(rec.freshness)
+    lines += [f"{rec.strategy}: signal {d['asof']} (close), trade {d['trade_date']} at the close; "
              f"prices: {d['price_basis']}",
              f"book value {d['book_value']:,.2f} CNY, cash before {d['cash_before']:,.2f}", ""]
     rows = [[t["industry"], t["industry_name"] or "", f"{t['model_weight']:.1%}", f"{t['weight']:.1%}",
@@ -31,6 +32,8 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
         if t["treatment"] in ("redistributed", "cash", "proxy"):
             lines.append(f"{t['industry']} ({t['industry_name']}): {t['reason']}")
     lines.append(f"\ncosts {d['total_cost']:,.2f} CNY; cash after {d['cash_after']:,.2f} CNY")
+    if rec.indicative:
+        lines.append(rec.freshness.banner())
     return "\n".join(lines)
 
 
@@ -40,10 +43,13 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
 @click.option("--capital", type=float, help="Cash in CNY (the book's cash when --holdings has no CASH row).")
 @click.option("--holdings", type=click.Path(path_type=Path, dir_okay=False),
               help="CSV of current positions: code,shares (a row CASH,<CNY> gives the cash).")
+@click.option("--allow-stale", is_flag=True,
+              help="Run even when the model's bars or the ETF prices are not current; every output is then "
+                   "marked indicative.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def rebalance(app: AppContext, name: str, asof: str | None, capital: float | None, holdings: Path | None,
-              as_json: bool) -> None:
+              allow_stale: bool, as_json: bool) -> None:
     """ETF targets and lot-sized orders that move a book onto a model's weights."""
     from app.cli.amounts import check_capital
     from app.cli.dates import UsageError
@@ -71,7 +77,8 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
     s = app.settings
     rec = recommend(panel, name, t, Book(cash=cash, positions=positions), load_etf_map(),
                     CostModel.from_settings(s.costs),
-                    PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value))
+                    PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value),
+                    freshness=s.freshness, allow_stale=allow_stale)
     names = {i.index_code: i.name for i in app.universe.industries}
     if as_json:
         echo_json(rec.to_dict(names))

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from app.cli import AppContext, ModelOption, pass_app
-from app.cli.output import echo_json, format_table
+from app.cli.output import echo_json, format_table, freshness_lines
 
 
 def _fmt(value: Any) -> str:
@@ -112,10 +112,19 @@ def signals(app: AppContext, name: str, asof: str | None, leaders_year: int | No
         return
     t = resolve_asof(panel, asof) if asof else panel.last_date
     result = registry.run(name, panel, t)
+    fresh = model_freshness(app, panel, name, t)
     if as_json:
-        echo_json(result.to_dict(lang))
+        echo_json({**result.to_dict(lang), "freshness": fresh.to_dict()})
     else:
-        click.echo(render_result(result, lang))
+        click.echo("\n".join([*freshness_lines(fresh), render_result(result, lang)]))
+
+
+def model_freshness(app: AppContext, panel, name: str, t):  # type: ignore[no-untyped-def]
+    """The freshness of the inputs model ``name`` declares, at signal date ``t``."""
+    from allocator.freshness import assess, model_inputs
+    from strategies import registry
+
+    return assess(panel, t, app.settings.freshness, inputs=model_inputs(registry.spec(name).needs))
 
 
 @click.command()
@@ -137,11 +146,12 @@ def monitor(app: AppContext, date: str | None, lang: str, as_json: bool,
     panel = app.panel()
     t = resolve_asof(panel, date, "--date") if date else panel.last_date
     params = registry.params_for("momentum_monitor")
+    fresh = model_freshness(app, panel, "momentum_monitor", t)
     if as_json:
-        echo_json(digest_data(panel, t, params))
+        echo_json({**digest_data(panel, t, params), "freshness": fresh.to_dict()})
         return
     text = daily_digest(panel, t, params, lang=lang)
-    click.echo(text)
+    click.echo("\n".join([*freshness_lines(fresh), text]))
     if push:
         from reports.push import PushConfig, push_digest
 

@@ -272,4 +272,38 @@ def backtest(panel: MarketPanel, strategy: str, start: object, end: object, engi
     if len(weights.signal_dates) == 0:
         raise ValueError(f"no signal date of {strategy} between {s.date()} and {e.date()}")
     report = run_schedule(panel, weights, engine, cost_bps, s, e, capital=capital, split=split, notes=notes)
+    end_note = _early_end_note(panel, report, end_ts)
+    if end_note and not any(n.startswith("ETF level: end clipped") for n in report.notes):
+        notes_out = (*report.notes, end_note)
+        report = replace(report, notes=notes_out)
     return replace(report, requested_start=start_ts, requested_end=end_ts)
+
+
+def _early_end_note(panel: MarketPanel, report: BacktestReport, requested_end: pd.Timestamp) -> str | None:
+    """Why the book ends before the requested end (on a trading day with data), or None."""
+    cal = panel.calendar
+    due = cal.previous(requested_end, inclusive=True) if len(cal) and requested_end >= cal.first else None
+    if due is None or report.end >= due:
+        return None
+    close = panel.bars["close"]
+
+    def last(code: str) -> pd.Timestamp | None:
+        if code not in close.columns:
+            return None
+        idx = close[code].loc[:requested_end].last_valid_index()
+        return None if idx is None else pd.Timestamp(idx)
+
+    ends = {"the benchmark " + report.benchmark: last(report.benchmark)}
+    ind = [d for d in (last(c) for c in panel.universe.codes) if d is not None]
+    if ind:
+        ends["the industry indices"] = min(ind)
+    if report.level == "etf":
+        etf = [d for d in (last(c) for c in report.weights.weights.columns) if d is not None]
+        if etf:
+            ends["the ETFs held"] = min(etf)
+    short = [f"{k} {'ends' if k.startswith('the benchmark') else 'end'} {v.date()}"
+             for k, v in ends.items() if v is not None and v < due]
+    behind = int(cal.days.searchsorted(due, side="right") - cal.days.searchsorted(report.end, side="right"))
+    why = "; ".join(short) if short else "no trade date or data after it"
+    return (f"the book ends {report.end.date()}, {behind} trading days before the requested end "
+            f"{requested_end.date()}: {why}; every figure stops there")

@@ -1,0 +1,343 @@
+"""How fresh the inputs of an output are: one contract every command uses.
+
+For a signal date, :func:`assess` states per input a model or step uses -- the universe's
+industry bars, the benchmark bars, the ETFs it would trade, stock bars, fundamentals -- the last
+date present on or before the signal date and whether the input is *current*:
+
+* **bars** are current when every series of the input reaches the signal date, give or take a
+  tolerance in trading days (:class:`~allocator.config.FreshnessSettings`; by default 0 for
+  indices and 3 for ETFs and stocks). The tolerance is judged against the signal date because a
+  live run happens after the signal date's close and before the trade date's close exists.
+* **ETFs** are judged per industry the model weights: an industry is covered when at least one of
+  its listed ETFs (those the map would choose among) is current; the input is stale when some
+  weighted industry has listed ETFs but none current, or a held ETF is not current. An industry
+  with no ETF at all is the ETF map's business, not staleness.
+* **fundamentals** are current when the newest quarter whose statutory deadline has passed by the
+  signal date (:func:`allocator.calendar.statutory_deadline`) has reports announced by then.
+
+A stale input is a fact to state, not always an error: :class:`StaleInputs` is raised only where
+an output cannot be trusted without current inputs (a rebalance or paper step needs ETF prices),
+and ``--allow-stale`` turns that into an *indicative* output that says so everywhere.
+
+Edge cases: a series with no bar on or before the signal date counts as infinitely behind (its
+``last`` is ``None``); codes the store does not hold at all are reported as missing; an input
+with no series to check (no ETF needed) is current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.calendar import TradingCalendar, statutory_deadline
+from allocator.errors import NoDataError
+
+#: The inputs, in the order outputs list them.
+INPUTS = ("industries", "benchmark", "etfs", "stocks", "fundamentals")
+
+_FIX = {
+    "industries": "run `allocator data update --only industries` or import the missing bars",
+    "benchmark": "run `allocator data update --only benchmarks` or import the missing bars",
+    "etfs": "run `allocator data update --only etfs` or import the ETF bars",
+    "stocks": "import the stock bars (`allocator data import --kind stock`)",
+    "fundamentals": "run `allocator data update --only fundamentals` or import the quarter's reports",
+}
+_LABEL = {"industries": "industry bars", "benchmark": "benchmark bars", "etfs": "ETF prices",
+          "stocks": "stock bars", "fundamentals": "fundamentals"}
+
+
+class StaleInputs(NoDataError):
+    """An output needs inputs that are not current (and ``--allow-stale`` was not given)."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, freshness: Freshness | None = None) -> None:
+        super().__init__(message)
+        self.freshness = freshness
+
+
+def _day(ts: pd.Timestamp | None) -> str | None:
+    return None if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class InputFreshness:
+    """One input's freshness at a signal date.
+
+    Attributes
+    ----------
+    input
+        One of :data:`INPUTS`.
+    last
+        The oldest last date among the input's series (bars), or the newest quarter end with
+        reports known by the signal date (fundamentals); ``None`` when nothing is present.
+    required
+        The date it must reach: the signal date (bars) or the newest quarter end past its
+        statutory deadline (fundamentals).
+    behind
+        Trading days (bars) or quarters (fundamentals) from ``last`` to ``required``; ``None``
+        when nothing is present.
+    tolerance
+        How far behind still counts as current.
+    stale_codes
+        The series that are behind beyond the tolerance (bars), each with its last date.
+    """
+
+    input: str
+    last: pd.Timestamp | None
+    required: pd.Timestamp | None
+    behind: int | None
+    tolerance: int
+    stale_codes: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def current(self) -> bool:
+        return self.behind is not None and self.behind <= self.tolerance and not self.stale_codes
+
+    def line(self) -> str:
+        """One line for a terminal or a report: what is stale, how far, and what to run."""
+        label = _LABEL[self.input]
+        if self.current:
+            return f"{label}: current (last {_day(self.last)})"
+        unit = "quarters" if self.input == "fundamentals" else "trading days"
+        if self.input == "fundamentals":
+            what = (f"newest quarter in the store {_day(self.last)}, but {_day(self.required)} is past its "
+                    f"statutory deadline" if self.last is not None else "none stored")
+        else:
+            codes = list(self.stale_codes)
+            ends = sorted({d for d in self.stale_codes.values() if d}) or ["none"]
+            span = ends[0] if len(ends) == 1 else f"{ends[0]} .. {ends[-1]}"
+            shown = ", ".join(codes[:4]) + (f" and {len(codes) - 4} more" if len(codes) > 4 else "")
+            what = (f"{len(codes)} series end {span} ({shown})" if codes
+                    else f"last {_day(self.last)}")
+            if self.behind is not None:
+                what += f", {self.behind} {unit} behind {_day(self.required)} (tolerance {self.tolerance})"
+        return f"{label} stale: {what}; {_FIX[self.input]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "last": _day(self.last), "required": _day(self.required),
+                "behind": self.behind, "tolerance": self.tolerance, "current": self.current,
+                "stale_codes": dict(self.stale_codes)}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Every input's freshness at one signal date; ``indicative`` when a run went on regardless."""
+
+    signal_date: pd.Timestamp
+    inputs: tuple[InputFreshness, ...]
+    indicative: bool = False
+
+    @property
+    def stale(self) -> tuple[InputFreshness, ...]:
+        return tuple(i for i in self.inputs if not i.current)
+
+    @property
+    def current(self) -> bool:
+        return not self.stale
+
+    def get(self, name: str) -> InputFreshness | None:
+        return next((i for i in self.inputs if i.input == name), None)
+
+    def marked_indicative(self) -> Freshness:
+        return Freshness(self.signal_date, self.inputs, indicative=True)
+
+    def lines(self) -> list[str]:
+        """The stale inputs, one line each (nothing when all are current)."""
+        return [i.line() for i in self.stale]
+
+    def banner(self) -> str | None:
+        """The one-line mark of an indicative output, or None."""
+        if not self.indicative:
+            return None
+        names = ", ".join(_LABEL[i.input] for i in self.stale) or "inputs"
+        return (f"INDICATIVE: {names} not current at {self.signal_date.date()}; "
+                "not a recommendation to trade on (run with current data to confirm)")
+
+    def require(self, names: Iterable[str], allow_stale: bool, what: str) -> Freshness:
+        """``self`` when the inputs ``names`` are current; marked indicative when they are not and
+        ``allow_stale``; else raise :class:`StaleInputs` naming them."""
+        bad = [i for i in self.stale if i.input in set(names)]
+        if not bad:
+            return self
+        if allow_stale:
+            return self.marked_indicative()
+        raise StaleInputs(f"{what} at {self.signal_date.date()} needs current inputs: "
+                          + "; ".join(i.line() for i in bad)
+                          + "; or pass --allow-stale for an indicative run", self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signal_date": _day(self.signal_date), "current": self.current, "indicative": self.indicative,
+                "inputs": [i.to_dict() for i in self.inputs]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Freshness:
+        """The freshness :meth:`to_dict` wrote (a stored record read back)."""
+        def ts(x: Any) -> pd.Timestamp | None:
+            return None if x is None else pd.Timestamp(x)
+
+        inputs = tuple(InputFreshness(i["input"], ts(i.get("last")), ts(i.get("required")), i.get("behind"),
+                                      int(i.get("tolerance", 0)), dict(i.get("stale_codes") or {}))
+                       for i in d.get("inputs", []))
+        return cls(pd.Timestamp(d["signal_date"]), inputs, bool(d.get("indicative", False)))
+
+
+# --------------------------------------------------------------------------------------------
+# Assessment
+# --------------------------------------------------------------------------------------------
+
+
+def last_dates(close: pd.DataFrame, codes: Iterable[str], upto: pd.Timestamp) -> dict[str, pd.Timestamp | None]:
+    """The last date with a close on or before ``upto`` per code (None: no bar, or not stored)."""
+    codes = list(codes)
+    present = [c for c in codes if c in close.columns]
+    out: dict[str, pd.Timestamp | None] = {c: None for c in codes}
+    if not present:
+        return out
+    window = close.loc[:upto, present]
+    mask = window.notna().to_numpy()
+    if len(mask):
+        has = mask.any(axis=0)
+        pos = len(mask) - 1 - np.argmax(mask[::-1], axis=0)
+        for c, ok, p in zip(present, has, pos, strict=True):
+            out[c] = window.index[p] if ok else None
+    return out
+
+
+def _behind(calendar: TradingCalendar, last: pd.Timestamp | None, t: pd.Timestamp) -> int | None:
+    if last is None:
+        return None
+    days = calendar.days
+    return int(days.searchsorted(t, side="right") - days.searchsorted(last, side="right"))
+
+
+def bars_freshness(name: str, calendar: TradingCalendar, close: pd.DataFrame, codes: Iterable[str],
+                   t: pd.Timestamp, tolerance: int) -> InputFreshness:
+    """Freshness of the bars of ``codes``: current when every one is within ``tolerance``."""
+    ends = last_dates(close, codes, t)
+    if not ends:
+        return InputFreshness(name, t, t, 0, tolerance)
+    lags = {c: _behind(calendar, d, t) for c, d in ends.items()}
+    stale = {c: _day(ends[c]) for c, lag in lags.items() if lag is None or lag > tolerance}
+    known = [d for d in ends.values() if d is not None]
+    oldest = min(known) if known else None
+    behind = None if len(known) < len(ends) else max(v for v in lags.values() if v is not None)
+    return InputFreshness(name, oldest, t, behind, tolerance, stale)
+
+
+def newest_due_quarter(t: pd.Timestamp) -> pd.Timestamp:
+    """The newest quarter end whose statutory deadline is on or before ``t``."""
+    q = (t - pd.offsets.QuarterEnd(1)) if t != t + pd.offsets.QuarterEnd(0) else t
+    q = pd.Timestamp(q).normalize()
+    while statutory_deadline(q) > t:
+        q = (q - pd.offsets.QuarterEnd(1)).normalize()
+    return q
+
+
+def fundamentals_freshness(fundamentals: pd.DataFrame, t: pd.Timestamp) -> InputFreshness:
+    """Current when reports of the newest quarter past its statutory deadline are known by ``t``."""
+    due = newest_due_quarter(t)
+    known = fundamentals.loc[fundamentals["ann_date"] <= t, "period_end"] if len(fundamentals) else pd.Series([])
+    newest = pd.Timestamp(known.max()) if len(known) else None
+    if newest is None:
+        return InputFreshness("fundamentals", None, due, None, 0)
+    quarters = max(0, (due.year - newest.year) * 4 + (due.month - newest.month) // 3)
+    return InputFreshness("fundamentals", newest, due, quarters, 0)
+
+
+def etf_candidates(etf_map: Any, industry_weights: Mapping[str, float], t: pd.Timestamp) -> dict[str, list[str]]:
+    """Per weighted industry, the ETFs of the map listed by ``t`` (those allocation chooses among)."""
+    by_code = etf_map.by_code()
+    use_proxies = etf_map.selection.use_proxies
+    out: dict[str, list[str]] = {}
+    for code, w in industry_weights.items():
+        entry = by_code.get(code)
+        if w <= 0 or entry is None or entry.status == "none" or (entry.status == "proxy" and not use_proxies):
+            continue
+        listed = [e.code for e in entry.etfs if pd.Timestamp(e.list_date) <= t]
+        if listed:
+            out[code] = listed
+    return out
+
+
+def etf_freshness(calendar: TradingCalendar, close: pd.DataFrame, candidates: Mapping[str, list[str]],
+                  held: Iterable[str], t: pd.Timestamp, tolerance: int) -> InputFreshness:
+    """Freshness of the ETFs a rebalance would trade (see the module docstring)."""
+    held = sorted(set(held))
+    codes = sorted({c for cs in candidates.values() for c in cs} | set(held))
+    ends = last_dates(close, codes, t)
+    lags = {c: _behind(calendar, ends[c], t) for c in codes}
+
+    def ok(c: str) -> bool:
+        return lags[c] is not None and lags[c] <= tolerance  # type: ignore[operator]
+
+    stale: dict[str, str | None] = {}
+    for cs in candidates.values():
+        if not any(ok(c) for c in cs):
+            stale.update({c: _day(ends[c]) for c in cs})
+    stale.update({c: _day(ends[c]) for c in held if not ok(c)})
+    if not codes:
+        return InputFreshness("etfs", t, t, 0, tolerance)
+    # The freshest ETF of each uncovered industry says how far behind the input is.
+    worst: list[int | None] = []
+    for cs in candidates.values():
+        best = [lags[c] for c in cs if lags[c] is not None]
+        worst.append(min(best) if best else None)  # type: ignore[type-var]
+    worst += [lags[c] for c in held]
+    behind = None if any(w is None for w in worst) else max(worst, default=0)  # type: ignore[type-var]
+    known = [ends[c] for c in codes if ends[c] is not None]
+    newest = max(known) if known else None
+    return InputFreshness("etfs", newest, t, behind, tolerance, dict(sorted(stale.items())))
+
+
+def assess(panel: Any, signal_date: object, settings: Any, *, inputs: Iterable[str] = ("industries", "benchmark"),
+           etf_map: Any | None = None, industry_weights: Mapping[str, float] | None = None,
+           held: Iterable[str] = ()) -> Freshness:
+    """Freshness of ``inputs`` (names of :data:`INPUTS`) at ``signal_date`` on ``panel``.
+
+    ``settings`` is a :class:`~allocator.config.FreshnessSettings`. The ETF input needs
+    ``etf_map`` and the model's ``industry_weights`` (and the book's ``held`` codes).
+    """
+    t = pd.Timestamp(signal_date).normalize()  # type: ignore[arg-type]
+    wanted = set(inputs)
+    close = panel.bars["close"]
+    cal = panel.calendar
+    u = panel.universe
+    out: list[InputFreshness] = []
+    for name in INPUTS:
+        if name not in wanted:
+            continue
+        if name == "industries":
+            out.append(bars_freshness(name, cal, close, u.codes, t, settings.industries))
+        elif name == "benchmark":
+            codes = [u.benchmark_price, u.benchmark_total_return]
+            out.append(bars_freshness(name, cal, close, codes, t, settings.benchmark))
+        elif name == "etfs":
+            cands = etf_candidates(etf_map, industry_weights or {}, t) if etf_map is not None else {}
+            out.append(etf_freshness(cal, close, cands, held, t, settings.etfs))
+        elif name == "stocks":
+            stock_close = panel.stocks.get("close") if panel.stocks else None
+            if stock_close is None or stock_close.empty:
+                out.append(InputFreshness(name, None, t, None, settings.stocks))
+            else:
+                last = stock_close.loc[:t].dropna(how="all").index
+                last_day = last[-1] if len(last) else None
+                out.append(InputFreshness(name, last_day, t, _behind(cal, last_day, t), settings.stocks))
+        elif name == "fundamentals":
+            out.append(fundamentals_freshness(panel.fundamentals, t))
+    return Freshness(t, tuple(out))
+
+
+def model_inputs(needs: Iterable[str]) -> tuple[str, ...]:
+    """The freshness inputs of a model that declares ``needs`` (registry ``needs``)."""
+    needs = set(needs)
+    extra = [n for n in ("stocks", "fundamentals") if n in needs]
+    return ("industries", "benchmark", *extra)
+
+
+__all__ = ["INPUTS", "Freshness", "InputFreshness", "StaleInputs", "assess", "bars_freshness", "etf_candidates",
+           "etf_freshness", "fundamentals_freshness", "last_dates", "model_inputs", "newest_due_quarter"]

@@ -1,0 +1,158 @@
+"""The freshness contract: hand-built small cases, then the embedded data's real gap (its ETF
+prices end 11 trading days before its indices) through rebalance and paper run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.calendar import TradingCalendar
+from allocator.config import FreshnessSettings
+from allocator.freshness import (
+    Freshness,
+    StaleInputs,
+    bars_freshness,
+    etf_freshness,
+    fundamentals_freshness,
+    last_dates,
+    newest_due_quarter,
+)
+from tests.app.cli.test_cli_data import run_cli
+
+DAYS = pd.bdate_range("2025-06-02", periods=10)  # Mon 2 .. Fri 13 June
+CAL = TradingCalendar(DAYS)
+
+
+def _close(**series: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({k: v for k, v in series.items()}, index=DAYS, dtype=float)
+
+
+def test_last_dates_per_code_on_or_before_the_date() -> None:
+    nan = np.nan
+    close = _close(A=[1] * 10, B=[1] * 6 + [nan] * 4, C=[nan] * 10)
+    ends = last_dates(close, ["A", "B", "C", "Z"], DAYS[7])
+    assert ends == {"A": DAYS[7], "B": DAYS[5], "C": None, "Z": None}
+
+
+def test_bars_are_current_within_the_tolerance_and_name_the_stale_series() -> None:
+    nan = np.nan
+    close = _close(A=[1] * 10, B=[1] * 6 + [nan] * 4)
+    t = DAYS[9]
+    strict = bars_freshness("etfs", CAL, close, ["A", "B"], t, tolerance=3)
+    assert not strict.current and strict.behind == 4 and strict.stale_codes == {"B": "2025-06-09"}
+    assert strict.last == DAYS[5]
+    assert "1 series end 2025-06-09 (B), 4 trading days behind 2025-06-13 (tolerance 3)" in strict.line()
+    assert bars_freshness("etfs", CAL, close, ["A", "B"], t, tolerance=4).current
+    missing = bars_freshness("etfs", CAL, close, ["A", "Q"], t, tolerance=10)
+    assert not missing.current and missing.behind is None and missing.stale_codes == {"Q": None}
+
+
+def test_an_industry_is_covered_by_any_current_etf_and_a_holding_must_be_current() -> None:
+    nan = np.nan
+    close = _close(A=[1] * 10, B=[1] * 5 + [nan] * 5, C=[1] * 5 + [nan] * 5)
+    t = DAYS[9]
+    covered = etf_freshness(CAL, close, {"ind1": ["A", "B"]}, (), t, 3)
+    assert covered.current and covered.behind == 0
+    uncovered = etf_freshness(CAL, close, {"ind1": ["A"], "ind2": ["B", "C"]}, (), t, 3)
+    assert not uncovered.current and uncovered.behind == 5 and set(uncovered.stale_codes) == {"B", "C"}
+    held = etf_freshness(CAL, close, {"ind1": ["A"]}, ["C"], t, 3)
+    assert not held.current and held.stale_codes == {"C": "2025-06-06"}
+    assert etf_freshness(CAL, close, {}, (), t, 3).current  # nothing to trade: nothing stale
+
+
+@pytest.mark.parametrize(("day", "quarter"), [
+    ("2025-06-30", "2025-03-31"),  # Q1 due 30 Apr; H1 not due until 31 Aug
+    ("2025-04-29", "2024-09-30"),  # the annual and Q1 reports both fall due on 30 Apr
+    ("2025-04-30", "2025-03-31"),
+    ("2025-09-01", "2025-06-30"),
+    ("2025-12-31", "2025-09-30"),
+])
+def test_the_newest_quarter_past_its_statutory_deadline(day: str, quarter: str) -> None:
+    assert newest_due_quarter(pd.Timestamp(day)) == pd.Timestamp(quarter)
+
+
+def test_fundamentals_are_current_when_the_due_quarter_is_known_by_the_signal_date() -> None:
+    f = pd.DataFrame({"code": ["x", "x"], "period_end": pd.to_datetime(["2024-12-31", "2025-03-31"]),
+                      "ann_date": pd.to_datetime(["2025-03-20", "2025-04-25"])})
+    assert fundamentals_freshness(f, pd.Timestamp("2025-06-30")).current
+    # A year on, with nothing newer stored: four quarters past their deadlines are missing.
+    late = fundamentals_freshness(f, pd.Timestamp("2026-06-30"))
+    assert not late.current and late.behind == 4 and late.required == pd.Timestamp("2026-03-31")
+    assert "statutory deadline" in late.line()
+    # Announced after the signal date does not count (point in time); ahead of the due quarter is current.
+    early = fundamentals_freshness(f, pd.Timestamp("2025-04-24"))
+    assert early.last == pd.Timestamp("2024-12-31") and early.required == pd.Timestamp("2024-09-30")
+    assert early.current
+
+
+def test_require_raises_or_marks_indicative_and_round_trips() -> None:
+    nan = np.nan
+    stale = bars_freshness("etfs", CAL, _close(B=[1] * 5 + [nan] * 5), ["B"], DAYS[9], 3)
+    f = Freshness(DAYS[9], (stale,))
+    with pytest.raises(StaleInputs, match="needs current inputs: ETF prices stale.*--allow-stale"):
+        f.require(["etfs"], False, "the rebalance")
+    assert f.require(["industries"], False, "x") is f  # only the named inputs must be current
+    marked = f.require(["etfs"], True, "the rebalance")
+    assert marked.indicative and marked.banner().startswith("INDICATIVE: ETF prices not current at 2025-06-13")
+    back = Freshness.from_dict(json.loads(json.dumps(marked.to_dict())))
+    assert back.to_dict() == marked.to_dict()
+
+
+def test_the_settings_have_stated_defaults() -> None:
+    s = FreshnessSettings()
+    assert (s.industries, s.benchmark, s.etfs, s.stocks) == (0, 0, 3, 3)
+
+
+# -- the embedded data: ETF prices end 2025-06-13, indices 2025-06-30 ---------------------------
+
+
+def test_rebalance_on_stale_etf_prices_fails_naming_them(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(["--db", bundled_db, "rebalance", "--strategy", "rs_mainline", "--capital", "1000000"],
+                             capsys)
+    assert code == 5 and out == ""
+    assert "ETF prices stale" in err and "end 2025-06-13" in err and "11 trading days behind 2025-06-30" in err
+    assert "allocator data update --only etfs" in err and "--allow-stale" in err
+
+
+def test_rebalance_with_allow_stale_is_marked_indicative_everywhere(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["--db", bundled_db, "rebalance", "--strategy", "rs_mainline", "--capital", "1000000", "--allow-stale"]
+    code, out, _ = run_cli([*args, "--json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    assert d["indicative"] is True and d["freshness"]["indicative"] is True
+    etfs = next(i for i in d["freshness"]["inputs"] if i["input"] == "etfs")
+    assert etfs["current"] is False and etfs["behind"] == 11 and etfs["last"] == "2025-06-13"
+    code, out, _ = run_cli(args, capsys)
+    assert code == 0 and out.startswith("INDICATIVE: ETF prices not current at 2025-06-30")
+    assert out.rstrip().splitlines()[-1].startswith("INDICATIVE")
+
+
+def test_rebalance_at_a_current_date_is_not_indicative(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli(["--db", bundled_db, "rebalance", "--strategy", "rs_mainline", "--asof", "2025-05-30",
+                            "--capital", "1000000", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 0 and d["indicative"] is False and d["freshness"]["current"] is True
+
+
+def test_paper_run_behind_the_data_fails_unless_allowed(bundled_copy: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    db = ["--db", bundled_copy]
+    assert run_cli([*db, "init"], capsys)[0] == 0
+    assert run_cli([*db, "paper", "create", "b", "--strategy", "rs_mainline", "--capital", "1000000", "--start",
+                    "2025-05-05"], capsys)[0] == 0
+    code, out, err = run_cli([*db, "paper", "run", "b"], capsys)
+    assert code == 5
+    assert ".. 2025-06-13" in out  # what could be stepped was stepped, and said
+    assert "its last day is 2025-06-13, 11 trading days before the data (2025-06-30)" in err
+    code, out, _ = run_cli([*db, "paper", "run", "b", "--allow-stale", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 0 and d["indicative"] is True and d["stepped"] == 0 and "2025-06-13" in d["stale"]
+
+
+def test_signals_state_the_freshness_of_the_model_inputs(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli(["--db", bundled_db, "signals", "--strategy", "ptc", "--json"], capsys)
+    inputs = {i["input"]: i for i in json.loads(out)["freshness"]["inputs"]}
+    assert code == 0 and set(inputs) == {"industries", "benchmark", "fundamentals"}
+    assert inputs["fundamentals"]["last"] == "2025-03-31" and inputs["fundamentals"]["current"] is True
