@@ -114,8 +114,15 @@ def fundamentals_status(store: Store) -> dict:
     stat = int(frame["statutory_dates"].sum())
     if stat:
         gaps.append(f"{stat} reports have no announcement date; statutory deadline used")
+    from sqlalchemy import func, select
+
+    from allocator.store.models import Fundamental as F
+
+    with store.engine.connect() as conn:
+        newest = conn.execute(select(func.max(F.period_end))).scalar()
     return {
         "rows": int(frame["rows"].sum()),
+        "newest_quarter": _day(newest),
         "by_year": [{k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in r.items()}
                     for r in frame.to_dict("records")],
         "gaps": gaps,
@@ -133,12 +140,91 @@ def table_ranges(store: Store) -> dict:
     return out
 
 
-def data_status(store: Store, stale_after_days: int = 5) -> dict:
+_KIND_FIX = {
+    "industry": "allocator data update --only industries",
+    "benchmark": "allocator data update --only benchmarks",
+    "etf": "allocator data update --only etfs",
+    "stock": "allocator data import FILE --kind stock",
+    "fundamentals": "allocator data update --only fundamentals",
+}
+_KIND_LABEL = {"industry": "industries", "benchmark": "benchmarks", "etf": "ETFs", "stock": "stocks",
+               "fundamentals": "fundamentals"}
+
+
+def kind_summary(series: list[SeriesStatus], calendar: TradingCalendar, tables: dict, fundamentals_last: object,
+                 today: pd.Timestamp) -> list[dict]:
+    """One entry per kind of data: how many series, their last dates, how far the oldest is behind
+    today's trading day and what to run when it is behind."""
+    if not len(calendar):
+        return []
+    days = calendar.days
+    now = calendar.previous(min(today, calendar.last), inclusive=True) if today >= calendar.first else None
+
+    def behind(last: object) -> int | None:
+        if last is None or now is None or pd.isna(last):
+            return None
+        return max(0, int(days.searchsorted(now, side="right") - days.searchsorted(pd.Timestamp(last), side="right")))
+
+    out = []
+    for kind in ("industry", "benchmark", "etf"):
+        lasts = [s.last for s in series if s.kind == kind and s.last]
+        if not lasts:
+            continue
+        oldest, newest = min(lasts), max(lasts)
+        lag = behind(newest)  # series that end earlier (a delisted ETF) are listed among the gaps
+        out.append({"kind": kind, "series": len(lasts), "last": newest, "oldest_last": oldest,
+                    "earlier": sum(d < newest for d in lasts),
+                    "behind": lag, "behind_of": _day(now), "fix": _KIND_FIX[kind] if lag else None})
+    st = tables.get("stock_bar", {})
+    if st.get("rows"):
+        last = _day(st.get("last"))
+        lag = behind(last)
+        out.append({"kind": "stock", "series": st.get("stocks", 0), "last": last, "oldest_last": last,
+                    "behind": lag, "behind_of": _day(now), "fix": _KIND_FIX["stock"] if lag else None})
+    if fundamentals_last is not None and now is not None:
+        from allocator.freshness import newest_due_quarter
+
+        due = newest_due_quarter(now)
+        have = pd.Timestamp(fundamentals_last)  # type: ignore[arg-type]
+        quarters = max(0, (due.year - have.year) * 4 + (due.month - have.month) // 3)
+        out.append({"kind": "fundamentals", "series": None, "last": _day(have), "oldest_last": _day(have),
+                    "behind": quarters, "behind_of": _day(due), "fix": _KIND_FIX["fundamentals"] if quarters else None})
+    return out
+
+
+def summary_line(entry: dict) -> str:
+    """``industries (31): last 2025-06-30, 350 trading days behind 2026-12-07; run ...``."""
+    label = _KIND_LABEL[entry["kind"]]
+    count = f" ({entry['series']})" if entry.get("series") else ""
+    last = entry["last"]
+    if entry.get("earlier"):
+        last += f" ({entry['earlier']} end earlier, from {entry['oldest_last']})"
+    if entry["kind"] == "fundamentals":
+        state = ("current" if not entry["behind"] else
+                 f"{entry['behind']} quarter(s) behind {entry['behind_of']}, the newest quarter past its deadline")
+        return f"{label}: newest quarter {entry['last']}, {state}" + (f"; run `{entry['fix']}`" if entry["fix"] else "")
+    if entry["behind"] is None:
+        return f"{label}{count}: last {last}"
+    state = "current" if not entry["behind"] else f"{entry['behind']} trading days behind {entry['behind_of']}"
+    return f"{label}{count}: last {last}, {state}" + (f"; run `{entry['fix']}`" if entry["fix"] else "")
+
+
+def grouped_gaps(series: list[SeriesStatus]) -> list[str]:
+    """Every per-series gap once: a gap shared by several series of a kind is one line with a count."""
+    by: dict[tuple[str, str], list[str]] = {}
+    for s in series:
+        for g in s.gaps:
+            by.setdefault((s.kind, g), []).append(s.code)
+    return [f"{kind} {codes[0]}: {gap}" if len(codes) == 1 else f"{len(codes)} {kind} series: {gap}"
+            for (kind, gap), codes in sorted(by.items())]
+
+
+def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | None = None) -> dict:
     """Everything ``allocator data status`` reports, as plain JSON-able data."""
     store.require_schema()
     series, calendar = series_status(store, stale_after_days)
     newest = max((s.last for s in series), default=None)
-    today = pd.Timestamp.today().normalize()
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
     lag_today = None
     if newest and len(calendar):
         lag_today = int(calendar.days.searchsorted(min(today, calendar.last), side="right")
@@ -150,14 +236,18 @@ def data_status(store: Store, stale_after_days: int = 5) -> dict:
                 by_gap.setdefault((s.kind, g), []).append(s.code)
     known_gaps = [f"{kind} {codes[0]}: {gap}" if len(codes) == 1 else f"{len(codes)} {kind} series: {gap}"
                   for (kind, gap), codes in sorted(by_gap.items())]
+    tables = table_ranges(store)
+    fundamentals = fundamentals_status(store)
     return {
+        "summary": kind_summary(series, calendar, tables, fundamentals.get("newest_quarter"), today),
         "database": store.display_url,
         "data_as_of": newest,
         "trading_days_behind_today": lag_today,
         "calendar": {"first": _day(calendar.first) if len(calendar) else None,
                      "last": _day(calendar.last) if len(calendar) else None},
         "series": [asdict(s) for s in series],
-        "fundamentals": fundamentals_status(store),
-        "tables": table_ranges(store),
+        "fundamentals": fundamentals,
+        "tables": tables,
         "known_gaps": known_gaps,
+        "series_gaps": grouped_gaps(series),
     }

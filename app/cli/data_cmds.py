@@ -159,13 +159,22 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
 
 
 def render_status(report: dict) -> str:
-    lines = [f"database: {report['database']}",
+    from allocator.data.status import summary_line
+
+    lines = [summary_line(e) for e in report.get("summary", [])]
+    lines += ([""] if lines else []) + [f"database: {report['database']}",
              f"data as of {report['data_as_of']}"
              + (f" ({report['trading_days_behind_today']} trading days before today)"
                 if report["trading_days_behind_today"] is not None else ""),
              f"calendar: {report['calendar']['first']} -> {report['calendar']['last']}", ""]
+    # A gap several series share is said once below the table, with a count.
+    counts: dict[tuple[str, str], int] = {}
+    for s in report["series"]:
+        for g in s["gaps"]:
+            counts[(s["kind"], g)] = counts.get((s["kind"], g), 0) + 1
     rows = [[s["kind"], s["code"], s["name"], s["first"], s["last"], f"{s['rows']:,}",
-             s["missing_days"], "yes" if s["stale"] else "", "; ".join(s["gaps"])]
+             s["missing_days"], "yes" if s["stale"] else "",
+             "; ".join(g for g in s["gaps"] if counts[(s["kind"], g)] == 1)]
             for s in report["series"]]
     lines.append(format_table(["kind", "code", "name", "first", "last", "rows", "missing", "stale", "gaps"],
                               rows, "lllllrrll"))
@@ -179,7 +188,8 @@ def render_status(report: dict) -> str:
     for name, t in report["tables"].items():
         extra = f", {t['stocks']} stocks" if "stocks" in t else ""
         lines.append(f"{name}: {t['rows']:,} rows, {t['first']} -> {t['last']}{extra}")
-    gaps = report["known_gaps"] + f["gaps"]
+    shared = [f"{n} {kind} series: {gap}" for (kind, gap), n in sorted(counts.items()) if n > 1]
+    gaps = shared + f["gaps"]
     if gaps:
         lines += ["", "known gaps:"] + [f"  - {g}" for g in gaps]
     return "\n".join(lines)

@@ -156,3 +156,22 @@ def test_signals_state_the_freshness_of_the_model_inputs(bundled_db: str, capsys
     inputs = {i["input"]: i for i in json.loads(out)["freshness"]["inputs"]}
     assert code == 0 and set(inputs) == {"industries", "benchmark", "fundamentals"}
     assert inputs["fundamentals"]["last"] == "2025-03-31" and inputs["fundamentals"]["current"] is True
+
+
+def test_data_status_opens_with_one_line_per_kind_and_groups_repeated_gaps(bundled_db: str) -> None:
+    from allocator.data.status import data_status, summary_line
+    from allocator.store import Store
+    from app.cli.data_cmds import render_status
+
+    report = data_status(Store(bundled_db), today=pd.Timestamp("2025-07-02"))
+    by_kind = {e["kind"]: e for e in report["summary"]}
+    assert list(by_kind) == ["industry", "benchmark", "etf", "stock", "fundamentals"]
+    assert by_kind["industry"]["behind"] == 2 and by_kind["industry"]["last"] == "2025-06-30"
+    assert by_kind["etf"]["last"] == "2025-06-13" and by_kind["etf"]["behind"] == 13
+    assert by_kind["fundamentals"]["behind"] == 0  # 2025Q1 is the newest quarter due by July
+    assert summary_line(by_kind["industry"]) == ("industries (31): last 2025-06-30, 2 trading days behind 2025-07-02; "
+                                                 "run `allocator data update --only industries`")
+    text = render_status(report)
+    assert text.splitlines()[0].startswith("industries (31)")
+    assert "63 etf series: 11 trading days behind the newest series" in text
+    assert text.count("11 trading days behind the newest series") == 1
