@@ -48,6 +48,15 @@ _FIX = {
 }
 _LABEL = {"industries": "industry bars", "benchmark": "benchmark bars", "etfs": "ETF prices",
           "stocks": "stock bars", "fundamentals": "fundamentals"}
+_LABEL_ZH = {"industries": "行业指数行情", "benchmark": "基准指数行情", "etfs": "ETF价格", "stocks": "个股行情",
+             "fundamentals": "财务数据"}
+_FIX_ZH = {
+    "industries": "请运行 `allocator data update --only industries` 或导入缺失的行情",
+    "benchmark": "请运行 `allocator data update --only benchmarks` 或导入缺失的行情",
+    "etfs": "请运行 `allocator data update --only etfs` 或导入ETF行情",
+    "stocks": "请导入个股行情（`allocator data import --kind stock`）",
+    "fundamentals": "请运行 `allocator data update --only fundamentals` 或导入该季度的财报",
+}
 
 
 class StaleInputs(NoDataError):
@@ -98,8 +107,10 @@ class InputFreshness:
     def current(self) -> bool:
         return self.behind is not None and self.behind <= self.tolerance and not self.stale_codes
 
-    def line(self) -> str:
+    def line(self, lang: str = "en") -> str:
         """One line for a terminal or a report: what is stale, how far, and what to run."""
+        if lang == "zh":
+            return self._line_zh()
         label = _LABEL[self.input]
         if self.current:
             return f"{label}: current (last {_day(self.last)})"
@@ -117,6 +128,23 @@ class InputFreshness:
             if self.behind is not None:
                 what += f", {self.behind} {unit} behind {_day(self.required)} (tolerance {self.tolerance})"
         return f"{label} stale: {what}; {_FIX[self.input]}"
+
+    def _line_zh(self) -> str:
+        label = _LABEL_ZH[self.input]
+        if self.current:
+            return f"{label}：最新（截至 {_day(self.last)}）"
+        if self.input == "fundamentals":
+            what = (f"库中最新报告期为 {_day(self.last)}，而 {_day(self.required)} 已过法定披露截止日"
+                    if self.last is not None else "库中没有财务数据")
+        else:
+            codes = list(self.stale_codes)
+            ends = sorted({d for d in self.stale_codes.values() if d}) or ["无"]
+            span = ends[0] if len(ends) == 1 else f"{ends[0]} 至 {ends[-1]}"
+            shown = "、".join(codes[:4]) + (f" 等 {len(codes)} 个" if len(codes) > 4 else "")
+            what = f"{len(codes)} 个序列截至 {span}（{shown}）" if codes else f"截至 {_day(self.last)}"
+            if self.behind is not None:
+                what += f"，落后 {_day(self.required)} {self.behind} 个交易日（容忍 {self.tolerance} 个）"
+        return f"{label}不是最新：{what}；{_FIX_ZH[self.input]}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input, "last": _day(self.last), "required": _day(self.required),
@@ -146,14 +174,18 @@ class Freshness:
     def marked_indicative(self) -> Freshness:
         return Freshness(self.signal_date, self.inputs, indicative=True)
 
-    def lines(self) -> list[str]:
+    def lines(self, lang: str = "en") -> list[str]:
         """The stale inputs, one line each (nothing when all are current)."""
-        return [i.line() for i in self.stale]
+        return [i.line(lang) for i in self.stale]
 
-    def banner(self) -> str | None:
+    def banner(self, lang: str = "en") -> str | None:
         """The one-line mark of an indicative output, or None."""
         if not self.indicative:
             return None
+        if lang == "zh":
+            names_zh = "、".join(_LABEL_ZH[i.input] for i in self.stale) or "输入数据"
+            return (f"仅供参考：信号日 {self.signal_date.date()} 的{names_zh}不是最新数据，"
+                    "不构成交易建议（请以最新数据重新运行确认）")
         names = ", ".join(_LABEL[i.input] for i in self.stale) or "inputs"
         return (f"INDICATIVE: {names} not current at {self.signal_date.date()}; "
                 "not a recommendation to trade on (run with current data to confirm)")
@@ -332,6 +364,11 @@ def assess(panel: Any, signal_date: object, settings: Any, *, inputs: Iterable[s
     return Freshness(t, tuple(out))
 
 
+def input_label(name: str, lang: str = "en") -> str:
+    """The name of an input in ``lang`` (``"ETF prices"``, ``"ETF价格"``)."""
+    return (_LABEL_ZH if lang == "zh" else _LABEL)[name]
+
+
 def model_inputs(needs: Iterable[str]) -> tuple[str, ...]:
     """The freshness inputs of a model that declares ``needs`` (registry ``needs``)."""
     needs = set(needs)
@@ -339,5 +376,5 @@ def model_inputs(needs: Iterable[str]) -> tuple[str, ...]:
     return ("industries", "benchmark", *extra)
 
 
-__all__ = ["INPUTS", "Freshness", "InputFreshness", "StaleInputs", "assess", "bars_freshness", "etf_candidates",
+__all__ = ["INPUTS", "Freshness", "InputFreshness", "StaleInputs", "assess", "input_label", "bars_freshness", "etf_candidates",
            "etf_freshness", "fundamentals_freshness", "last_dates", "model_inputs", "newest_due_quarter"]

@@ -9,11 +9,12 @@ from reports.render import Rendered, render_html, write_report
 
 
 def monthly_report(store: Any, panel: Any, portfolio: str, month: str, output: Path, lang: str = "zh",
-                   fmt: str = "pdf") -> Rendered:
-    """Write the monthly client report of ``portfolio`` for ``month`` (``YYYY-MM``)."""
+                   fmt: str = "pdf", freshness: Any | None = None) -> Rendered:
+    """Write the monthly client report of ``portfolio`` for ``month`` (``YYYY-MM``);
+    ``freshness``: the ``[freshness]`` tolerances its data-coverage section judges by."""
     from reports.monthly import monthly_context
 
-    context = monthly_context(store, panel, portfolio, month, lang)
+    context = monthly_context(store, panel, portfolio, month, lang, freshness)
     return write_report(render_html("monthly.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]
 
 

@@ -143,6 +143,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "input": ("输入", "Input"),
     "treatment": ("处理方式", "Treatment"),
     "known_gaps": ("已知数据缺口", "Known data gaps"),
+    "freshness": ("信号日输入数据时效", "Freshness of the inputs at the signal date"),
+    "freshness_current": ("信号日 {date} 各项输入（{inputs}）均为最新数据。",
+                          "Every input ({inputs}) was current at the signal date {date}."),
     "model_notes": ("模型说明", "Model notes"),
     # risk
     "risk_note": ("风险提示", "Risk note"),

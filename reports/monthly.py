@@ -67,8 +67,10 @@ def _why(result: Any, lang: str) -> dict[str, Any]:
     return {"factor_keys": shown, "rank_keys": rank_keys, "chosen": chosen, "crowding_dropped": dropped}
 
 
-def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) -> dict[str, Any]:
-    """Everything ``monthly.html`` shows for book ``name`` in ``month`` (``YYYY-MM``)."""
+def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
+                    freshness_settings: Any | None = None) -> dict[str, Any]:
+    """Everything ``monthly.html`` shows for book ``name`` in ``month`` (``YYYY-MM``);
+    ``freshness_settings`` are the tolerances of ``[freshness]`` (default: the stated defaults)."""
     from allocator.panel import panel_fingerprint
     from paper import queries
     from paper.ledger import load_portfolio
@@ -155,7 +157,11 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
         (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
     ]
     risk = _risk_points(recommendation, life, bool(record.missing_inputs), lang)
+    fresh = record.freshness or _freshness_of(panel, spec, record, signal, freshness_settings)
     return {
+        "freshness": {"stale": bool(fresh.stale), "lines": fresh.lines(lang), "banner": fresh.banner(lang),
+                      "inputs": ("、" if lang == "zh" else ", ").join(
+                          translate_input(i.input, lang) for i in fresh.inputs)},
         "title": translate("monthly_title", lang, month=month),
         "report_name": translate("monthly_report", lang),
         "subject": f"{spec.name} · {month}",
@@ -173,6 +179,24 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str) ->
         "missing_inputs": [dict(m) for m in record.missing_inputs], "unpriced": list(record.unpriced),
         "coverage": coverage, "risk": risk,
     }
+
+
+def _freshness_of(panel: Any, spec: Any, record: Any, signal: pd.Timestamp, settings: Any | None) -> Any:
+    """The freshness of a stored run's inputs at its signal date, assessed on the panel now (a
+    paper book's runs are stepped on data that existed, so this is what the data said then)."""
+    from allocator.config import FreshnessSettings
+    from allocator.etf_map import load_etf_map
+    from allocator.freshness import assess, model_inputs
+    from strategies import registry
+
+    return assess(panel, signal, settings or FreshnessSettings(), inputs=(*model_inputs(registry.spec(spec.strategy).needs), "etfs"),
+                  etf_map=load_etf_map(), industry_weights=dict(record.industry_weights))
+
+
+def translate_input(name: str, lang: str) -> str:
+    from allocator.freshness import input_label
+
+    return input_label(name, lang)
 
 
 def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], missing_inputs: bool,

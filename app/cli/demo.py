@@ -52,7 +52,8 @@ def write_demo_reports(app: AppContext, panel, books: list[str], models: list[st
     month = pd.Timestamp(last_run).strftime("%Y-%m")
     jobs = [
         (f"monthly report of {book}, {month}",
-         lambda: monthly_report(app.store, panel, book, month, out_dir / f"monthly-{book}-{month}.pdf", "zh")),
+         lambda: monthly_report(app.store, panel, book, month, out_dir / f"monthly-{book}-{month}.pdf", "zh",
+                                freshness=app.settings.freshness)),
         (f"backtest report of {len(models)} models, 2014 to 2025-06",
          lambda: backtest_report(panel, models, "2014-01-01", "2025-06-30", out_dir / "backtest-all-models.pdf", "zh",
                                  cost_bps=app.settings.costs.cost_bps)),

@@ -45,7 +45,8 @@ def monthly_cmd(app: AppContext, portfolio: str, month: str, output: Path, lang:
     trades, data coverage, risks."""
     from reports.build import monthly_report
 
-    _done(monthly_report(app.store, app.panel(stocks=True), portfolio, month, output, lang, _format(output, fmt)))
+    _done(monthly_report(app.store, app.panel(stocks=True), portfolio, month, output, lang, _format(output, fmt),
+                        freshness=app.settings.freshness))
 
 
 @report.command("backtest")

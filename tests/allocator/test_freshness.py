@@ -175,3 +175,13 @@ def test_data_status_opens_with_one_line_per_kind_and_groups_repeated_gaps(bundl
     assert text.splitlines()[0].startswith("industries (31)")
     assert "63 etf series: 11 trading days behind the newest series" in text
     assert text.count("11 trading days behind the newest series") == 1
+
+
+def test_lines_and_banner_in_chinese_carry_the_same_facts() -> None:
+    nan = np.nan
+    stale = bars_freshness("etfs", CAL, _close(B=[1] * 5 + [nan] * 5), ["B"], DAYS[9], 3)
+    line = stale.line("zh")
+    assert line.startswith("ETF价格不是最新：1 个序列截至 2025-06-06（B），落后 2025-06-13 5 个交易日（容忍 3 个）")
+    assert "allocator data update --only etfs" in line
+    banner = Freshness(DAYS[9], (stale,), indicative=True).banner("zh")
+    assert banner.startswith("仅供参考：信号日 2025-06-13 的ETF价格不是最新数据")
