@@ -121,7 +121,7 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
     from allocator.config import load_universe
     from allocator.panel import load_panel
     from allocator.store.urls import redact_text
-    from paper.engine import ModelRunner, run_portfolio
+    from paper.engine import ModelRunner, behind_the_data, run_portfolio
     from strategies import registry
 
     panel = load_panel(store, load_universe(settings.universe.default),
@@ -139,7 +139,14 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
         log.info("%s: stepped %d day(s)%s%s", book.name, report.stepped,
                  f" through {report.last.date()}" if report.last is not None else "",
                  f"; {report.stopped}" if report.stopped else "")
-        summary["books"].append(report.to_dict())
+        entry = report.to_dict()
+        lag = behind_the_data(panel, report, book.start_date, day, settings.freshness.etfs)
+        if lag is not None:
+            behind, have, target = lag
+            entry["stale"] = (f"{book.name}: {behind} trading days behind the data ({target.date()}); its ETF or "
+                              "benchmark prices end earlier: run `allocator data update --only etfs`")
+            log.warning("%s", entry["stale"])
+        summary["books"].append(entry)
 
 
 def scheduled_job(config_path: str | None = None, update_data: bool = False) -> dict[str, Any]:

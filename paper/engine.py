@@ -325,6 +325,27 @@ def run_portfolio(store: Any, panel: MarketPanel, name: str, until: object | Non
     return report
 
 
+def behind_the_data(panel: MarketPanel, report: RunReport, start_date: pd.Timestamp, until: pd.Timestamp | None,
+                    tolerance: int) -> tuple[int, pd.Timestamp | None, pd.Timestamp] | None:
+    """``(trading days, the book's last day, the data's end)`` when the run left the book more
+    than ``tolerance`` trading days behind the data, else None.
+
+    The data's end is the universe's newest industry bar (or ``until`` if earlier): past it there
+    is nothing to be behind, so only a book whose own prices (ETFs, benchmark) end earlier is
+    behind. A book with no day yet is behind by the trading days from its start.
+    """
+    newest = panel.industry("close").dropna(how="all").index
+    if not len(newest):
+        return None
+    target = min(until, newest[-1]) if until is not None else newest[-1]
+    target = panel.calendar.previous(target, inclusive=True)
+    have = report.up_to_date
+    since = have if have is not None else start_date - pd.Timedelta(days=1)
+    days = panel.calendar.days
+    behind = int(days.searchsorted(target, side="right") - days.searchsorted(since, side="right"))
+    return (behind, have, target) if behind > tolerance else None
+
+
 def run_portfolios(store: Any, panel: MarketPanel, names: Iterable[str], until: object | None = None, *,
                    runner: ModelRunner | None = None,
                    progress: Callable[[str, int, int, pd.Timestamp], None] | None = None) -> list[RunReport]:

@@ -126,29 +126,16 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
                f"costs {rules.cost_bps:g} bp (min {rules.min_commission:g} CNY), lots of {rules.lot_size}")
 
 
-def book_lag(app: AppContext, report, until) -> tuple[int, object, object] | None:  # type: ignore[no-untyped-def]
-    """``(trading days, book's last day, data end)`` when book ``report`` stopped behind the data
-    (the universe's newest industry bar, or ``until`` if earlier) by more than the ETF tolerance."""
+def book_lag(app: AppContext, report, until):  # type: ignore[no-untyped-def]
+    """:func:`paper.engine.behind_the_data` of a run of this command."""
     import pandas as pd
 
-    panel = app.panel()
-    close = panel.industry("close")
-    newest = close.dropna(how="all").index
-    if not len(newest):
-        return None
-    # Past the newest industry bar there is no data to be behind: only the book's own prices lag.
-    target = min(pd.Timestamp(until), newest[-1]) if until else newest[-1]
-    target = panel.calendar.previous(target, inclusive=True)
+    from paper.engine import behind_the_data
     from paper.ledger import load_portfolio
 
-    have = report.up_to_date
-    days = panel.calendar.days
-    # A book with no day yet is behind by the days from its start (none due before it starts).
-    since = have if have is not None else load_portfolio(_store(app), report.name).start_date - pd.Timedelta(days=1)
-    behind = int(days.searchsorted(target, side="right") - days.searchsorted(since, side="right"))
-    if behind <= app.settings.freshness.etfs:
-        return None
-    return behind, have, target
+    start = load_portfolio(_store(app), report.name).start_date
+    return behind_the_data(app.panel(), report, start, pd.Timestamp(until) if until else None,
+                           app.settings.freshness.etfs)
 
 
 def _run_books(app: AppContext, names: list[str], until: str | None,

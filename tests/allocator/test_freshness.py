@@ -185,3 +185,16 @@ def test_lines_and_banner_in_chinese_carry_the_same_facts() -> None:
     assert "allocator data update --only etfs" in line
     banner = Freshness(DAYS[9], (stale,), indicative=True).banner("zh")
     assert banner.startswith("仅供参考：信号日 2025-06-13 的ETF价格不是最新数据")
+
+
+def test_the_daily_job_says_when_a_book_is_behind_the_data(bundled_copy: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from app.scheduler import daily_job
+
+    db = ["--db", bundled_copy]
+    assert run_cli([*db, "init"], capsys)[0] == 0
+    assert run_cli([*db, "paper", "create", "s", "--strategy", "rs_mainline", "--capital", "1000000", "--start",
+                    "2025-06-02"], capsys)[0] == 0
+    summary = daily_job(bundled_copy, today="2025-06-30")
+    (book,) = summary["books"]
+    assert book["up_to_date"] is not None and str(book["up_to_date"])[:10] == "2025-06-13"
+    assert "11 trading days behind the data (2025-06-30)" in book["stale"]
