@@ -86,11 +86,18 @@ _EM_DATACENTER_EMPTY: tuple[tuple[type[Exception], str], ...] = (
     (ValueError, "No objects to concatenate"),
     (KeyError, "None of [Index("),
 )
+# An answer of ``"pages": 0`` (the period exists, nobody has filed yet) leaves the page loop with
+# no frame: stock_yjbb_em then fails to concatenate nothing; stock_zcfz_em renames the one column
+# ``reset_index`` made (58 names on 1 column); stock_yysj_em selects its columns from a frame that
+# holds only the 序号 it inserted. All three mean "no filings yet".
+_ZCFZ_NO_PAGES = (ValueError, "Length mismatch: Expected axis has 1 elements, new values have 58 elements")
+_YYSJ_NO_PAGES = (KeyError, "['股票代码', '股票简称', '首次预约时间', '一次变更日期', '二次变更日期', '三次变更日期', "
+                            "'实际披露时间'] not in index")
 NO_DATA_ERRORS: dict[str, tuple[tuple[type[Exception], str], ...]] = {
     "stock_zh_index_hist_csindex": ((ValueError, "Length mismatch: Expected axis has 0 elements"),),
     "stock_yjbb_em": _EM_DATACENTER_EMPTY,
-    "stock_zcfz_em": _EM_DATACENTER_EMPTY,
-    "stock_yysj_em": _EM_DATACENTER_EMPTY,
+    "stock_zcfz_em": (*_EM_DATACENTER_EMPTY, _ZCFZ_NO_PAGES),
+    "stock_yysj_em": (*_EM_DATACENTER_EMPTY, _YYSJ_NO_PAGES),
 }
 
 _MAX_BACKOFF_S = 60.0

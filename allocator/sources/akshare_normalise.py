@@ -7,9 +7,11 @@ Each ``normalise_*`` function takes the frame one akshare 1.19.5 function return
    upstream changed its schema and would silently shift values into the wrong names);
 2. parses dates and numbers strictly (blanks become NaN/NaT, anything else unparseable is an
    error, never a silent NaN) and validates value ranges (prices > 0, high >= low, flows >= 0,
-   no duplicate dates or stock codes, turnover within 0-100 %, plausible ETF total returns);
+   no duplicate dates, one row per stock, turnover within 0-100 %, plausible ETF total returns);
+   placeholder ``0`` open/high/low are missing values, as blanks are;
 3. converts to the canonical tables and units of :mod:`allocator.schema`: volume in shares,
-   amount in CNY, codes with their exchange suffix (``801010.SI``, ``600519.SH``).
+   amount in CNY, codes with their exchange suffix (``801010.SI``, ``600519.SH``); csindex's
+   volume unit (万手 or shares) is settled from the data (:func:`csindex_volume_to_shares`).
 
 Every failure is a one-line :class:`~allocator.errors.SourceError` naming the call
 (``akshare.index_hist_sw(symbol='801010', period='day')``) and the first offending row.
@@ -37,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.calendar import statutory_deadline
+from allocator.data.plausibility import settle_volume_scale
 from allocator.errors import SourceError
 from allocator.schema import BARS, CALENDAR, CLASSIFICATION, FUNDAMENTALS
 from allocator.sources.base import empty_table
@@ -72,7 +75,14 @@ SW_CLASSIFICATION_COLUMNS = ("symbol", "start_date", "industry_code", "update_ti
 
 SW_VOLUME_TO_SHARES = 1e8  # index_hist_sw 成交量: 亿股 (inferred from the documented magnitudes)
 SW_AMOUNT_TO_CNY = 1e8  # index_hist_sw 成交额: 亿元
-CSINDEX_VOLUME_TO_SHARES = 1e6  # stock_zh_index_hist_csindex 成交量: 万手 = 10^4 lots of 100 shares
+# stock_zh_index_hist_csindex 成交量: 万手 (10^4 lots of 100 shares) per akshare's registry doc, but
+# recent payloads show a plain share count: the unit is settled per row from the data (成交金额 /
+# 成交量 must be a plausible price per share; :func:`csindex_volume_to_shares`).
+CSINDEX_VOLUME_TO_SHARES = 1e6
+CSINDEX_VOLUME_UNITS = {1e6: "万手", 1.0: "shares"}
+# An index's average price of a traded share (CNY) lies in this range, whatever the index; the two
+# candidate units of csindex's 成交量 are a million apart, so at most one can fit.
+CSINDEX_PRICE_PER_SHARE = (0.5, 1000.0)
 CSINDEX_AMOUNT_TO_CNY = 1e8  # stock_zh_index_hist_csindex 成交金额: 亿元
 ETF_VOLUME_TO_SHARES = 100.0  # fund_etf_hist_em 成交量: 手 (lots of 100 shares); 成交额 is in 元
 
@@ -158,6 +168,16 @@ def _require(label: str, ok: pd.Series, what: str, where: pd.Series) -> None:
     raise SourceError(f"{label}: {what} on {int((~ok).sum())} rows (first {first})")
 
 
+def placeholder_prices_as_missing(bars: pd.DataFrame) -> pd.DataFrame:
+    """Open/high/low of ``0`` are placeholders (the upstream has no such price that day): missing,
+    as blanks are. A zero close stays an error (see :func:`validate_bars`)."""
+    out = bars.copy()
+    for col in ("open", "high", "low"):
+        if col in out:
+            out[col] = out[col].mask(out[col] == 0)
+    return out
+
+
 def validate_bars(label: str, bars: pd.DataFrame) -> None:
     """Value checks common to every daily-bar source (prices > 0, high >= low, flows >= 0)."""
     d = bars["date"]
@@ -228,7 +248,7 @@ def normalise_index_hist_sw(frame: pd.DataFrame, code: str) -> pd.DataFrame:
         "amount": _floats(label, frame["成交额"], "成交额") * SW_AMOUNT_TO_CNY,
     }).sort_values("date", ignore_index=True)
     out["pre_close"] = out["close"].shift(1)
-    out = out[BARS.names]
+    out = placeholder_prices_as_missing(out[BARS.names])
     validate_bars(label, out)
     return out
 
@@ -241,7 +261,8 @@ def normalise_stock_zh_index_hist_csindex(
 ) -> pd.DataFrame:
     """``stock_zh_index_hist_csindex(symbol, start, end)`` -> canonical bars of ``code``.
 
-    成交量 is in 万手 (x 1e6 shares), 成交金额 in 亿元 (x 1e8). ``pre_close`` = 收盘 - 涨跌 (the
+    成交量 is in 万手 (x 1e6 shares) or plain shares, settled per row from the data
+    (:func:`csindex_volume_to_shares`), 成交金额 in 亿元 (x 1e8). ``pre_close`` = 收盘 - 涨跌 (the
     published previous close). csindex stamps a spurious first row with the requested start date
     when that precedes the data; rows on days that are not trading days (weekends always, and
     non-calendar days where ``calendar`` covers them) are dropped. Empty means no data.
@@ -258,24 +279,47 @@ def normalise_stock_zh_index_hist_csindex(
     if codes != {symbol}:
         raise SourceError(f"{label}: answered for index {sorted(codes)[:3]}, not {symbol}")
     close = _floats(label, frame["收盘"], "收盘")
+    dates = _dates(label, frame["日期"], "日期")
+    amount = _floats(label, frame["成交金额"], "成交金额") * CSINDEX_AMOUNT_TO_CNY
+    volume = _floats(label, frame["成交量"], "成交量")
     out = pd.DataFrame({
         "code": code,
-        "date": _dates(label, frame["日期"], "日期"),
+        "date": dates,
         "open": _floats(label, frame["开盘"], "开盘"),
         "high": _floats(label, frame["最高"], "最高"),
         "low": _floats(label, frame["最低"], "最低"),
         "close": close,
         "pre_close": (close - _floats(label, frame["涨跌"], "涨跌")).round(6),
-        "volume": _floats(label, frame["成交量"], "成交量") * CSINDEX_VOLUME_TO_SHARES,
-        "amount": _floats(label, frame["成交金额"], "成交金额") * CSINDEX_AMOUNT_TO_CNY,
+        "volume": volume * csindex_volume_to_shares(label, amount, volume, dates),
+        "amount": amount,
     })
     trading = out["date"].dt.day_of_week < 5
     if calendar is not None and len(calendar):
         covered = (out["date"] >= calendar[0]) & (out["date"] <= calendar[-1])
         trading &= ~covered | out["date"].isin(calendar)
-    out = out[trading].sort_values("date", ignore_index=True)[BARS.names]
+    out = placeholder_prices_as_missing(out[trading].sort_values("date", ignore_index=True)[BARS.names])
     validate_bars(label, out)
     return out
+
+
+def csindex_volume_to_shares(label: str, amount: pd.Series, volume: pd.Series, dates: pd.Series) -> np.ndarray:
+    """Per row, the factor turning csindex's 成交量 into shares: 1e6 (万手) or 1 (shares).
+
+    Settled from the data (:func:`allocator.data.plausibility.settle_volume_scale`): the unit for
+    which 成交金额 / 成交量 is a plausible price per share (:data:`CSINDEX_PRICE_PER_SHARE`). A
+    row where neither unit gives one is refused, naming the prices each would imply.
+    """
+    candidates = tuple(CSINDEX_VOLUME_UNITS)
+    factors, bad = settle_volume_scale(amount, volume, candidates, CSINDEX_PRICE_PER_SHARE)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        a, v = float(amount.iloc[pos]), float(volume.iloc[pos])
+        implied = ", ".join(f"{a / (v * c):.4g} CNY per share as {CSINDEX_VOLUME_UNITS[c]}" for c in candidates)
+        lo, hi = CSINDEX_PRICE_PER_SHARE
+        raise SourceError(f"{label}: 成交金额 / 成交量 gives no plausible price per share ({lo:g}-{hi:g} CNY) on "
+                          f"{int(bad.sum())} rows (first {pd.Timestamp(dates.iloc[pos]):%Y-%m-%d}: {implied}); "
+                          "the units of the answer changed")
+    return factors
 
 
 def normalise_fund_etf_hist_em(plain: pd.DataFrame, hfq: pd.DataFrame, code: str) -> pd.DataFrame:
@@ -325,6 +369,7 @@ def normalise_fund_etf_hist_em(plain: pd.DataFrame, hfq: pd.DataFrame, code: str
         "volume": p["volume"] * ETF_VOLUME_TO_SHARES,
         "amount": p["amount"],
     })[BARS.names]
+    out = placeholder_prices_as_missing(out)
     validate_bars(lab_plain, out)
     ret = out["close"] / out["pre_close"] - 1
     _require(lab_plain, ret.isna() | (ret.abs() <= MAX_ETF_DAILY_RETURN),
@@ -399,8 +444,16 @@ def normalise_stock_yjbb_em(frame: pd.DataFrame, period_end: dt.date) -> pd.Data
         "net_profit_parent": _floats(label, frame["净利润-净利润"], "净利润-净利润"),
         "notice_date": _dates(label, frame["最新公告日期"], "最新公告日期", required=False),
     })
-    out = out[out["code"].notna()].reset_index(drop=True)
-    _require(label, ~out["code"].duplicated(keep=False), "duplicate 股票代码", out["code"])
+    return _one_row_per_stock(label, out)
+
+
+def _one_row_per_stock(label: str, out: pd.DataFrame) -> pd.DataFrame:
+    """A-share rows, one per stock: Eastmoney's pages can repeat a stock while filings arrive
+    (reporting season), so identical repeats are dropped; a stock with two different rows is a
+    true conflict and refused."""
+    out = out[out["code"].notna()].drop_duplicates(ignore_index=True)
+    _require(label, ~out["code"].duplicated(keep=False),
+             "conflicting rows for the same 股票代码 (repeated with different values)", out["code"])
     return out
 
 
@@ -421,9 +474,8 @@ def normalise_stock_zcfz_em(frame: pd.DataFrame, period_end: dt.date) -> pd.Data
         "total_liab": _floats(label, frame["负债-总负债"], "负债-总负债"),
         "notice_date": _dates(label, frame["公告日期"], "公告日期", required=False),
     })
-    out = out[out["code"].notna()].reset_index(drop=True)
+    out = _one_row_per_stock(label, out)
     c = out["code"]
-    _require(label, ~c.duplicated(keep=False), "duplicate 股票代码", c)
     _require(label, out["inventories"].isna() | (out["inventories"] >= 0), "资产-存货 < 0", c)
     _require(label, out["total_assets"].isna() | (out["total_assets"] > 0), "资产-总资产 <= 0", c)
     _require(label, out["total_liab"].isna() | (out["total_liab"] >= 0), "负债-总负债 < 0", c)
@@ -442,9 +494,7 @@ def normalise_stock_yysj_em(frame: pd.DataFrame, period_end: dt.date) -> pd.Data
         "code": _stock_codes(label, frame["股票代码"]),
         "disclosed": _dates(label, frame["实际披露时间"], "实际披露时间", required=False),
     })
-    out = out[out["code"].notna()].reset_index(drop=True)
-    _require(label, ~out["code"].duplicated(keep=False), "duplicate 股票代码", out["code"])
-    return out
+    return _one_row_per_stock(label, out)
 
 
 def combine_fundamentals(period_end: dt.date, yjbb: pd.DataFrame, zcfz: pd.DataFrame,

@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from allocator.calendar import akshare_calendar_days
 from allocator.config import AkshareSettings, Universe
+from allocator.data import plausibility
 from allocator.errors import AllocatorError, ConfigError, SourceError
 from allocator.schema import BARS
 from allocator.sources.base import (
@@ -234,6 +235,7 @@ def update(
     fundamentals_start: dt.date | None = None,
     now: Callable[[], dt.datetime] | None = None,
     max_time_s: float | None = None,
+    allow_jumps: bool = False,
 ) -> UpdateSummary:
     """Fetch from the source what is newer than the store holds; resume an interrupted run.
 
@@ -294,6 +296,15 @@ def update(
     max_time_s
         Overall time limit in seconds (None: none). Back-off waits and call timeouts are cut to
         fit; when it runs out, the update stops like for an unreachable source.
+    allow_jumps
+        Let daily moves beyond ``[data] max_daily_move`` through (see below).
+
+    Fetched bars pass the checks of a file import before they are written
+    (:mod:`allocator.data.plausibility`): a bar on a day the stored trading calendar does not
+    hold (after this run's calendar series) fails its series, since bars never add days to the
+    calendar; so do a daily move beyond ``[data] max_daily_move`` (from ``settings``; unless
+    ``allow_jumps``) against the previous stored bar, and amounts or volumes in other units than
+    the series' stored history.
 
     Returns
     -------
@@ -312,7 +323,10 @@ def update(
         source = AkshareSource(ak_settings)
     until = until or default_until()
     clock = now or (lambda: dt.datetime.now(dt.UTC))
-    updater = _Updater(store, source, universe, until, fundamentals_start, dry_run)
+    data_settings = getattr(settings, "data", None)
+    max_move = getattr(data_settings, "max_daily_move", plausibility.MAX_DAILY_MOVE)
+    updater = _Updater(store, source, universe, until, fundamentals_start, dry_run,
+                       max_move=None if allow_jumps else max_move)
     plans = updater.plans(_selection(only))
 
     name = source.name
@@ -445,7 +459,8 @@ class _Updater:
     """The series of one update run and how to fetch each of them incrementally."""
 
     def __init__(self, store: Store, source: Source, universe: Universe, until: dt.date,
-                 fundamentals_start: dt.date | None, dry_run: bool) -> None:
+                 fundamentals_start: dt.date | None, dry_run: bool, *,
+                 max_move: float | None = plausibility.MAX_DAILY_MOVE) -> None:
         self.store = store
         self.source = source
         self.universe = universe
@@ -456,6 +471,9 @@ class _Updater:
         stored = store.read("SELECT date FROM trading_day", date_cols=("date",))["date"]
         self.stored_days = pd.DatetimeIndex(stored)
         self.days = self.stored_days.union(akshare_calendar_days()).sort_values()
+        # The days bars may fall on: the stored calendar and what this run's calendar series brings.
+        self.calendar_days = self.stored_days.sort_values()
+        self.max_move = max_move  # None: --allow-jumps
 
     # -- planning ---------------------------------------------------------------------------------
     def plans(self, only: set[str] | None) -> list[_Plan]:
@@ -521,12 +539,14 @@ class _Updater:
             return _Batch("bars", empty_table(BARS), last, "already has the latest session")
         return None
 
-    def _bars_batch(self, code: str, bars: pd.DataFrame) -> _Batch:
+    def _bars_batch(self, code: str, bars: pd.DataFrame, kind: str) -> _Batch:
         last = self.last.get(code)
         keep = bars["date"] <= pd.Timestamp(self.until)
         if last is not None:
             keep &= bars["date"] > pd.Timestamp(last)
         new = bars[keep].reset_index(drop=True)
+        if len(new):
+            self._check_bars(code, new, kind)
         new_last = new["date"].max().date() if len(new) else last
         message = ""
         session = self.last_session().isoformat()
@@ -536,16 +556,42 @@ class _Updater:
             message = f"source has nothing after {new_last.isoformat()} (latest session {session})"
         return _Batch("bars", new, new_last, message)
 
+    def _check_bars(self, code: str, new: pd.DataFrame, kind: str) -> None:
+        """The checks of a file import on fetched bars: calendar days, moves, units."""
+        label = f"{self.source.name} bars of {code}"
+        off = ~new["date"].isin(self.calendar_days)
+        if off.any():
+            day = new["date"][off].iloc[0].date()
+            end = self.calendar_days[-1].date().isoformat() if len(self.calendar_days) else None
+            where = f"which ends {end}" if end else "which is empty"
+            raise SourceError(f"{label}: {int(off.sum())} bars on days that are not in the stored trading calendar "
+                              f"({where}; first {day}); bars never add days to it: run `allocator data update "
+                              "--only calendar` first")
+        lo = (new["date"].min() - pd.Timedelta(days=550)).date().isoformat()
+        stored = self.store.read_table("bars", "WHERE code = :code AND date >= :lo", {"code": code, "lo": lo})
+        problems = [plausibility.jump_problem(new, stored, kind=kind, max_move=self.max_move)
+                    if self.max_move is not None else None,
+                    plausibility.units_problem(new, stored, kind=kind)]
+        problem = next((p for p in problems if p is not None), None)
+        if problem is not None:
+            day = new["date"].iloc[problem.row].date()
+            value = problem.value
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            more = f" (and {problem.count - 1} more bars)" if problem.count > 1 else ""
+            raise SourceError(f"{label}: bar of {day}: {problem.column} {shown}{more} {problem.message}"
+                              .replace("pass --allow-jumps", "run `allocator data update --allow-jumps`"))
+
     # -- the series -------------------------------------------------------------------------------
     def calendar(self) -> _Batch:
         days = self.source.trade_dates()
         new = days[~days["date"].isin(self.stored_days)].reset_index(drop=True)
         self.days = self.days.union(pd.DatetimeIndex(days["date"])).sort_values()
+        self.calendar_days = self.calendar_days.union(pd.DatetimeIndex(days["date"])).sort_values()
         # Future trading days are the point of a calendar: ``until`` does not cut it.
         return _Batch("calendar", new, days["date"].max().date())
 
     def industry(self, code: str) -> _Batch:
-        return self._current(code) or self._bars_batch(code, self.source.sw_bars(code))
+        return self._current(code) or self._bars_batch(code, self.source.sw_bars(code), "industry")
 
     def benchmark(self, code: str) -> _Batch:
         if done := self._current(code):
@@ -553,16 +599,16 @@ class _Updater:
         last = self.last.get(code)
         start = self.next_session(last) if last else _CSINDEX_START
         if start > self.until:
-            return self._bars_batch(code, empty_table(BARS))
+            return self._bars_batch(code, empty_table(BARS), "benchmark")
         bars = self.source.csindex_bars(code, start, self.until, self.days)
-        return self._bars_batch(code, bars)
+        return self._bars_batch(code, bars, "benchmark")
 
     def etf(self, code: str) -> _Batch:
         if done := self._current(code):
             return done
         last = self.last.get(code)
         start = last - dt.timedelta(days=_ETF_LOOKBACK_DAYS) if last else None
-        return self._bars_batch(code, self.source.etf_bars(code, start, self.until))
+        return self._bars_batch(code, self.source.etf_bars(code, start, self.until), "etf")
 
     def fundamentals(self, period_end: dt.date) -> _Batch:
         rows = self.source.fundamentals(period_end)

@@ -164,6 +164,13 @@ def make_store(path: Path, name: str = "t.db") -> Store:
     return store
 
 
+def seed_calendar(store: Store) -> None:
+    """Store the recorded trading calendar, as an earlier ``data update --only calendar`` would:
+    bars are only written on days of the stored calendar."""
+    days = pd.to_datetime(recorded("tool_trade_date_hist_sina", "tool_trade_date_hist_sina")["trade_date"])
+    store.upsert("calendar", pd.DataFrame({"date": days}))
+
+
 MARKET = ("instrument", "daily_bar", "fundamental", "classification", "trading_day")
 
 

@@ -37,6 +37,7 @@ from tests.sources.akshare_fakes import (
     make_store,
     refuse_everything,
     run,
+    seed_calendar,
 )
 
 # ==================================================================================================
@@ -102,6 +103,7 @@ def test_full_update_then_nothing_left_to_do(fake: FakeAkshare, source: AkshareS
 
 def test_incremental_update_requests_and_writes_only_newer_dates(
         fake: FakeAkshare, source: AkshareSource, store: Store, universe: Universe) -> None:
+    seed_calendar(store)  # bars need the stored calendar (they never add days to it)
     run(store, source, universe, D(2021, 1, 8), only=["etfs"])
     run(store, source, universe, D(2022, 12, 30), only=["benchmarks", "industries"])
     assert store.last_dates()["510300.SH"] == pd.Timestamp("2021-01-08")
@@ -161,6 +163,7 @@ def test_failing_series_keeps_stored_rows_byte_identical(
 
 def test_invalid_new_rows_write_nothing_for_the_series(
         fake: FakeAkshare, source: AkshareSource, store: Store, universe: Universe) -> None:
+    seed_calendar(store)  # bars need the stored calendar (they never add days to it)
     run(store, source, universe, D(2025, 6, 13), only=["industries"])
     before = dump(store, ("daily_bar",))
     # One bad row among the new ones: validation happens before any write.
@@ -273,6 +276,7 @@ def test_only_and_progress(fake: FakeAkshare, source: AkshareSource, store: Stor
 
 def test_summary_serialises_with_stable_keys(fake: FakeAkshare, source: AkshareSource, store: Store,
                                             universe: Universe) -> None:
+    seed_calendar(store)  # bars need the stored calendar (they never add days to it)
     fake.fail("tool_trade_date_hist_sina", ConnectionError("boom"), times=3)
     summary = run(store, source, universe, UNTIL, only=["calendar", "801010.SI"])
     data = json.loads(json.dumps(summary.to_dict()))
