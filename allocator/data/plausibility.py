@@ -9,8 +9,8 @@ The checks, and the bounds they use (calibrated on the embedded real data, see t
 
 * values: prices finite, positive and below :data:`MAX_PRICE`; ``high >= low``; volume, amount
   and market cap non-negative and below :data:`MAX_FLOW`; adjustment factors positive and below
-  :data:`MAX_ADJ_FACTOR`; fundamentals below :data:`MAX_FUNDAMENTAL` in size, inventories and
-  liabilities non-negative, total assets positive (:func:`value_problem`);
+  :data:`MAX_ADJ_FACTOR`; fundamentals below :data:`MAX_FUNDAMENTAL` in size, inventories
+  non-negative, total assets positive (:func:`value_problem`);
 * daily moves (:func:`jump_problem`): close-to-close moves beyond a bound (``[data]
   max_daily_move``, default 25 % for indices and ETFs; ``max_daily_move_stock``, default 45 %,
   for stocks on adjusted closes). The move of a new row is taken against the previous bar of the
@@ -170,9 +170,10 @@ def _fundamental_problem(frame: pd.DataFrame) -> Problem | None:
                            f"is not plausible (CNY amounts below {MAX_FUNDAMENTAL:g} expected); check the units"))
         if found:
             return found
+    # Liabilities are not checked for sign: published statements hold the odd negative one
+    # (the embedded data has six, from two sources).
     for c, ok, what in (("inventories", lambda v: v >= 0, "must be >= 0"),
-                        ("total_assets", lambda v: v > 0, "must be > 0"),
-                        ("total_liab", lambda v: v >= 0, "must be >= 0")):
+                        ("total_assets", lambda v: v > 0, "must be > 0")):
         if c in frame:
             v = _values(frame, c)
             found = _first(~np.isnan(v) & ~ok(np.nan_to_num(v, nan=1.0)), frame, c, what)

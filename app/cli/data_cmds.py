@@ -85,14 +85,17 @@ def _tables_progress() -> Iterator[Callable[[str, int], None] | None]:
 @click.option("--dry-run", is_flag=True, help="Fetch and validate, but write nothing.")
 @click.option("--max-time", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this long (the next run resumes); default: no limit.")
+@click.option("--allow-jumps", is_flag=True, help="Accept daily moves beyond [data] max_daily_move.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
 def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_run: bool,
-               max_time: float | None, as_json: bool) -> None:
+               max_time: float | None, allow_jumps: bool, as_json: bool) -> None:
     """Fetch from akshare what is newer than the store holds (resumes after an interruption).
 
     An unreachable source (connection refused, DNS, proxy, timeouts: two calls in a row) stops
     the update at once with one error line; nothing is written for what was not fetched.
+    Fetched bars pass the checks of `data import` (trading days of the stored calendar, daily
+    moves unless --allow-jumps, units against the stored history) or their series fails.
     """
     from app.cli.dates import parse_date
     from allocator.errors import SourceError
@@ -102,7 +105,7 @@ def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_ru
     summary = update(app.store, app.settings, app.universe,
                      until=parse_date(until, "--until") if until else None,
                      only=list(only) or None, progress=_progress_printer(), dry_run=dry_run,
-                     max_time_s=max_time)
+                     max_time_s=max_time, allow_jumps=allow_jumps)
     if as_json:
         echo_json(summary.to_dict())
     else:
@@ -125,11 +128,20 @@ def _progress_printer():  # type: ignore[no-untyped-def]
 
 @data.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--kind", required=True, type=click.Choice(["industry", "benchmark", "etf", "stock", "fundamentals"]),
-              help="What the file holds (schemas in `allocator data import --help` and the README).")
+@click.option("--kind", required=True,
+              type=click.Choice(["industry", "benchmark", "etf", "stock", "fundamentals", "classification",
+                                 "calendar"]),
+              help="What the file holds (schemas below and in the README).")
+@click.option("--format", "fmt", type=click.Choice(["canonical", "tushare"]), default="canonical",
+              show_default=True, help="tushare: a Tushare export (index_daily, sw_daily, fund_daily, daily, "
+              "income, balancesheet), units converted.")
+@click.option("--replace", is_flag=True, help="Overwrite stored rows whose values differ (else refused).")
+@click.option("--allow-jumps", is_flag=True, help="Accept daily moves beyond [data] max_daily_move.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
-def import_cmd(app: AppContext, path: Path, kind: str) -> None:
-    """Import a CSV or parquet file of your own series.
+def import_cmd(app: AppContext, path: Path, kind: str, fmt: str, replace: bool, allow_jumps: bool,
+               as_json: bool) -> None:
+    """Import a CSV or parquet file of your own series (validated whole, written in one transaction).
 
     \b
     industry|benchmark|etf: code,date,close [,open,high,low,pre_close,volume,amount,name]
@@ -137,11 +149,23 @@ def import_cmd(app: AppContext, path: Path, kind: str) -> None:
     stock:                  code,date,close [,adj_factor,mkt_cap,name]
     fundamentals:           code,period_end [,ann_date,revenue,operate_profit,net_profit,
                             net_profit_parent,inventories,total_assets,total_liab] (CNY, YTD)
+    classification:         code,start_date,industry_code (6-digit SW code)
+    calendar:               date (trading days)
+    Dates YYYY-MM-DD or YYYYMMDD, none after today; bars only on days of the stored calendar.
+    A row that differs from a stored one refuses the file unless --replace; implausible values,
+    moves (unless --allow-jumps) and units are refused naming the line and column.
     """
     from allocator.data.importer import import_file
 
-    written = import_file(app.store, path, kind)
-    click.echo(f"imported {path}: " + ", ".join(f"{n:,} {t}" for t, n in written.items()))
+    data_settings = app.settings.data
+    prefixes = {i.class_prefix for i in app.universe.industries} if kind == "classification" else None
+    report = import_file(app.store, path, kind, fmt=fmt, replace=replace, allow_jumps=allow_jumps,
+                         max_move=data_settings.max_daily_move,
+                         max_move_stock=data_settings.max_daily_move_stock, industry_prefixes=prefixes)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(report.render())
 
 
 @data.command("status")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -160,3 +161,68 @@ def test_dead_proxy_stops_the_update_at_once_and_leaves_the_file_as_it_was(  # t
     table = out.strip().splitlines()
     assert len(table) <= 7 and "series not run: source unreachable" in out  # summarised, not one row each
     assert digest() == before
+
+
+# -- data import: the per-kind summary, refusals in one line, the database untouched ---------------
+
+
+def _next_rows(url: str, code: str, n: int = 3) -> pd.DataFrame:
+    """``n`` plausible bars of ``code`` on the trading days after its last stored one."""
+    store = Store(url)
+    last = store.read_table("bars", "WHERE code = :c", {"c": code}).sort_values("date").iloc[-1]
+    days = store.read_table("calendar")["date"]
+    days = days[days > last["date"]].sort_values().iloc[:n]
+    store.engine.dispose()
+    rows = pd.DataFrame([last.to_dict()] * n)
+    rows["date"] = days.dt.strftime("%Y-%m-%d").to_numpy()
+    return rows
+
+
+def test_import_prints_the_summary_and_json(loaded_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rows = _next_rows(loaded_db, "801010.SI")
+    path = tmp_path / "next.csv"
+    rows.assign(source="vendor").to_csv(path, index=False)
+    code, out, err = run_cli(["--db", loaded_db, "data", "import", str(path), "--kind", "industry"], capsys)
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("note: ") and "ignored unknown column(s) source" in lines[0]
+    assert "3 rows of 1 code dated 2020-07-01 -> 2020-07-03: 3 added, 0 unchanged, 0 replaced" in lines[1]
+    assert "industry bars in the store now end 2020-07-03" in lines[1]
+    code, out, _ = run_cli(["--db", loaded_db, "data", "import", str(path), "--kind", "industry", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and (report["added"], report["unchanged"], report["replaced"]) == (0, 3, 0)
+    assert report["store_last_date"] == "2020-07-03" and report["written"] == {}
+
+
+def test_import_conflict_is_one_line_and_replace_reports_per_code(loaded_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    store = Store(loaded_db)
+    last = store.read_table("bars", "WHERE date = '2020-06-30' AND code IN ('801010.SI', '801030.SI')")
+    store.engine.dispose()
+    path = tmp_path / "fix.csv"
+    last.assign(close=last["close"] * 1.02, date="2020-06-30").to_csv(path, index=False)
+    before = database_digest(loaded_db)
+    code, out, err = run_cli(["--db", loaded_db, "data", "import", str(path), "--kind", "industry"], capsys)
+    assert code == 3 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "line 2, column 'close'" in lines[0] and "2 row(s) differ" in lines[0]
+    assert database_digest(loaded_db) == before
+    code, out, err = run_cli(["--db", loaded_db, "data", "import", str(path), "--kind", "industry", "--replace"],
+                             capsys)
+    assert code == 0, err
+    assert "2 replaced (801010.SI 1, 801030.SI 1)" in out
+
+
+def test_import_tushare_format(loaded_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rows = _next_rows(loaded_db, "000300.SH", 2)
+    ts = pd.DataFrame({"ts_code": rows["code"], "trade_date": rows["date"].str.replace("-", ""),
+                       "close": rows["close"], "pre_close": rows["close"], "pct_chg": 0.0,
+                       "vol": rows["volume"] / 100, "amount": rows["amount"] / 1000})
+    path = tmp_path / "index_daily.csv"
+    ts.to_csv(path, index=False)
+    code, out, err = run_cli(["--db", loaded_db, "data", "import", str(path), "--kind", "benchmark",
+                              "--format", "tushare"], capsys)
+    assert code == 0, err
+    assert "(benchmark, Tushare index_daily): 2 rows" in out and "2 added" in out
+    stored = Store(loaded_db).read_table("bars", "WHERE code = '000300.SH' AND date > '2020-06-30'")
+    np.testing.assert_allclose(stored["volume"].to_numpy(float), rows["volume"].to_numpy(float), rtol=1e-12)
+    np.testing.assert_allclose(stored["amount"].to_numpy(float), rows["amount"].to_numpy(float), rtol=1e-12)
