@@ -557,7 +557,7 @@ class _Updater:
         return _Batch("bars", new, new_last, message)
 
     def _check_bars(self, code: str, new: pd.DataFrame, kind: str) -> None:
-        """The checks of a file import on fetched bars: calendar days, moves, units."""
+        """The checks of a file import on fetched bars: calendar days, values, moves, units."""
         label = f"{self.source.name} bars of {code}"
         off = ~new["date"].isin(self.calendar_days)
         if off.any():
@@ -569,7 +569,8 @@ class _Updater:
                               "--only calendar` first")
         lo = (new["date"].min() - pd.Timedelta(days=550)).date().isoformat()
         stored = self.store.read_table("bars", "WHERE code = :code AND date >= :lo", {"code": code, "lo": lo})
-        problems = [plausibility.jump_problem(new, stored, kind=kind, max_move=self.max_move)
+        problems = [plausibility.value_problem(new, kind),
+                    plausibility.jump_problem(new, stored, kind=kind, max_move=self.max_move)
                     if self.max_move is not None else None,
                     plausibility.units_problem(new, stored, kind=kind)]
         problem = next((p for p in problems if p is not None), None)

@@ -204,3 +204,13 @@ def test_update_reads_max_daily_move_from_the_settings(fake: FakeAkshare, source
                      now=lambda: dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
     assert by_key(summary)["bars:801010.SI"].status == "failed"
     assert "±5% a day" in by_key(summary)["bars:801010.SI"].message
+
+
+def test_fetched_prices_beyond_any_plausible_price_fail(fake: FakeAkshare, source: AkshareSource, store: Store,
+                                                        universe: Universe) -> None:
+    seed_calendar(store)
+    fake.edit("index_hist_sw", lambda f, _kw: f.assign(最高=np.where(f["日期"] == D(2025, 6, 16), 1e308, f["最高"])))
+    res = by_key(run(store, source, universe, D(2025, 6, 30), only=["801010.SI"]))
+    assert res["bars:801010.SI"].status == "failed"
+    assert "bar of 2025-06-16: high 1e+308 is not a plausible price" in res["bars:801010.SI"].message
+    assert store.count("bars") == 0
