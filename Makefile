@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # the store, data import and update, every CLI command, the paper ledger and the reports.
 PG_TESTS := tests/allocator/test_store.py tests/allocator/data tests/app/cli \
 	tests/engine/research/test_research_cli.py tests/data tests/sources tests/paper tests/app/test_scheduler.py \
-	tests/reports/test_reports.py tests/reports/test_push.py
+	tests/reports/test_reports.py tests/reports/test_push.py tests/allocator/test_freshness.py tests/app/test_next_month.py
 
 .PHONY: demo test test-sqlite test-postgres postgres-server bench venv clean
 
