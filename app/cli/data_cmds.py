@@ -106,10 +106,15 @@ def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_ru
                      until=parse_date(until, "--until") if until else None,
                      only=list(only) or None, progress=_progress_printer(), dry_run=dry_run,
                      max_time_s=max_time, allow_jumps=allow_jumps)
+    from allocator.data.status import data_status, summary_line
+
+    # The same freshness summary as `data status` opens with: what the store holds now.
+    kinds = data_status(app.store, app.settings.data.stale_after_days)["summary"]
     if as_json:
-        echo_json(summary.to_dict())
+        echo_json({**summary.to_dict(), "freshness": kinds})
     else:
         click.echo(summary.render())
+        click.echo("\n".join(["", *(summary_line(e) for e in kinds)]))
     if not summary.ok:
         raise SourceError(summary.failure_line())
 

@@ -158,8 +158,9 @@ def test_dead_proxy_stops_the_update_at_once_and_leaves_the_file_as_it_was(  # t
     assert len(lines) == 1 and lines[0].startswith("error: akshare update stopped, source unreachable: ")
     assert "cannot connect to the proxy http://127.0.0.1:9 (connection refused)" in lines[0]
     assert "not run, stored data kept" in lines[0] and "resumes where it stopped" in lines[0]
-    table = out.strip().splitlines()
-    assert len(table) <= 7 and "series not run: source unreachable" in out  # summarised, not one row each
+    table, freshness = out.strip().rsplit("\n\n", 1)
+    assert len(table.splitlines()) <= 7 and "series not run: source unreachable" in out  # summarised
+    assert freshness.splitlines()[0].startswith("industries (31): last ")  # what the store holds now
     assert digest() == before
 
 
