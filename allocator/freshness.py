@@ -328,11 +328,13 @@ def etf_freshness(calendar: TradingCalendar, close: pd.DataFrame, candidates: Ma
 
 def assess(panel: Any, signal_date: object, settings: Any, *, inputs: Iterable[str] = ("industries", "benchmark"),
            etf_map: Any | None = None, industry_weights: Mapping[str, float] | None = None,
-           held: Iterable[str] = ()) -> Freshness:
+           held: Iterable[str] = (), chosen: Iterable[str] = ()) -> Freshness:
     """Freshness of ``inputs`` (names of :data:`INPUTS`) at ``signal_date`` on ``panel``.
 
     ``settings`` is a :class:`~allocator.config.FreshnessSettings`. The ETF input needs
-    ``etf_map`` and the model's ``industry_weights`` (and the book's ``held`` codes).
+    ``etf_map`` and the model's ``industry_weights``; the book's ``held`` codes and the ETFs the
+    allocation ``chosen`` must each be current themselves (allocation may pick an ETF whose last
+    close is older than the tolerance while a sibling is current).
     """
     t = pd.Timestamp(signal_date).normalize()  # type: ignore[arg-type]
     wanted = set(inputs)
@@ -346,11 +348,12 @@ def assess(panel: Any, signal_date: object, settings: Any, *, inputs: Iterable[s
         if name == "industries":
             out.append(bars_freshness(name, cal, close, u.codes, t, settings.industries))
         elif name == "benchmark":
-            codes = [u.benchmark_price, u.benchmark_total_return]
-            out.append(bars_freshness(name, cal, close, codes, t, settings.benchmark))
+            # The price index: what models read (a paper book's total-return benchmark is the
+            # paper step's business).
+            out.append(bars_freshness(name, cal, close, [u.benchmark_price], t, settings.benchmark))
         elif name == "etfs":
             cands = etf_candidates(etf_map, industry_weights or {}, t) if etf_map is not None else {}
-            out.append(etf_freshness(cal, close, cands, held, t, settings.etfs))
+            out.append(etf_freshness(cal, close, cands, [*held, *chosen], t, settings.etfs))
         elif name == "stocks":
             stock_close = panel.stocks.get("close") if panel.stocks else None
             if stock_close is None or stock_close.empty:

@@ -140,7 +140,12 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
                  f" through {report.last.date()}" if report.last is not None else "",
                  f"; {report.stopped}" if report.stopped else "")
         entry = report.to_dict()
-        lag = behind_the_data(panel, report, book.start_date, day, settings.freshness.etfs)
+        try:
+            lag = None if _STOP.is_set() else behind_the_data(panel, report, book.start_date, day,
+                                                               settings.freshness.etfs)
+        except Exception as exc:  # noqa: BLE001 - a check that fails must not stop the other books
+            log.error("%s: freshness check failed: %s", book.name, redact_text(str(exc)))
+            lag = None
         if lag is not None:
             behind, have, target = lag
             entry["stale"] = (f"{book.name}: {behind} trading days behind the data ({target.date()}); its ETF or "

@@ -324,7 +324,8 @@ def rebalance_freshness(panel: MarketPanel, decision: Decision, book: Book, etf_
     would trade (its weighted industries' listed ETFs and the book's holdings)."""
     needs = () if decision.static else registry.spec(decision.strategy).needs
     return assess(panel, decision.signal_date, settings, inputs=(*model_inputs(needs), "etfs"), etf_map=etf_map,
-                  industry_weights=dict(decision.industry_weights), held=[c for c, n in book.positions.items() if n])
+                  industry_weights=dict(decision.industry_weights), held=[c for c, n in book.positions.items() if n],
+                  chosen=[c for c, w in decision.etf_weights.items() if w > 0])
 
 
 def recommend(panel: MarketPanel, strategy: str, signal_date: object, book: Book, etf_map: EtfMap,

@@ -190,7 +190,8 @@ def _freshness_of(panel: Any, spec: Any, record: Any, signal: pd.Timestamp, sett
     from strategies import registry
 
     return assess(panel, signal, settings or FreshnessSettings(), inputs=(*model_inputs(registry.spec(spec.strategy).needs), "etfs"),
-                  etf_map=load_etf_map(), industry_weights=dict(record.industry_weights))
+                  etf_map=load_etf_map(), industry_weights=dict(record.industry_weights),
+                  chosen=[c for c, w in record.etf_weights.items() if w > 0])
 
 
 def translate_input(name: str, lang: str) -> str:

@@ -141,13 +141,14 @@ def table_ranges(store: Store) -> dict:
 
 
 _KIND_FIX = {
+    "calendar": "allocator data update --only calendar",
     "industry": "allocator data update --only industries",
     "benchmark": "allocator data update --only benchmarks",
     "etf": "allocator data update --only etfs",
     "stock": "allocator data import FILE --kind stock",
     "fundamentals": "allocator data update --only fundamentals",
 }
-_KIND_LABEL = {"industry": "industries", "benchmark": "benchmarks", "etf": "ETFs", "stock": "stocks",
+_KIND_LABEL = {"calendar": "calendar", "industry": "industries", "benchmark": "benchmarks", "etf": "ETFs", "stock": "stocks",
                "fundamentals": "fundamentals"}
 
 
@@ -166,9 +167,15 @@ def kind_summary(series: list[SeriesStatus], calendar: TradingCalendar, tables: 
         return max(0, int(days.searchsorted(now, side="right") - days.searchsorted(pd.Timestamp(last), side="right")))
 
     out = []
+    if today > calendar.last:
+        # Past the calendar's end no lag can be counted: every figure below would read "current".
+        out.append({"kind": "calendar", "series": None, "last": _day(calendar.last), "oldest_last": _day(calendar.last),
+                    "behind": None, "behind_of": _day(today), "fix": _KIND_FIX["calendar"]})
     for kind in ("industry", "benchmark", "etf"):
         lasts = [s.last for s in series if s.kind == kind and s.last]
         if not lasts:
+            out.append({"kind": kind, "series": 0, "last": None, "oldest_last": None, "behind": None,
+                        "behind_of": _day(now), "fix": _KIND_FIX[kind]})
             continue
         oldest, newest = min(lasts), max(lasts)
         lag = behind(newest)  # series that end earlier (a delisted ETF) are listed among the gaps
@@ -181,7 +188,13 @@ def kind_summary(series: list[SeriesStatus], calendar: TradingCalendar, tables: 
         lag = behind(last)
         out.append({"kind": "stock", "series": st.get("stocks", 0), "last": last, "oldest_last": last,
                     "behind": lag, "behind_of": _day(now), "fix": _KIND_FIX["stock"] if lag else None})
-    if fundamentals_last is not None and now is not None:
+    else:
+        out.append({"kind": "stock", "series": 0, "last": None, "oldest_last": None, "behind": None,
+                    "behind_of": _day(now), "fix": _KIND_FIX["stock"]})
+    if fundamentals_last is None:
+        out.append({"kind": "fundamentals", "series": None, "last": None, "oldest_last": None, "behind": None,
+                    "behind_of": None, "fix": _KIND_FIX["fundamentals"]})
+    elif now is not None:
         from allocator.freshness import newest_due_quarter
 
         due = newest_due_quarter(now)
@@ -195,6 +208,11 @@ def kind_summary(series: list[SeriesStatus], calendar: TradingCalendar, tables: 
 def summary_line(entry: dict) -> str:
     """``industries (31): last 2025-06-30, 350 trading days behind 2026-12-07; run ...``."""
     label = _KIND_LABEL[entry["kind"]]
+    if entry["kind"] == "calendar":
+        return (f"calendar: ends {entry['last']}, before today {entry['behind_of']}: lags cannot be counted past "
+                f"it; run `{entry['fix']}`")
+    if entry["last"] is None:
+        return f"{label}: none stored; run `{entry['fix']}`"
     count = f" ({entry['series']})" if entry.get("series") else ""
     last = entry["last"]
     if entry.get("earlier"):

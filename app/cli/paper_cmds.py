@@ -190,9 +190,13 @@ def run_cmd(app: AppContext, name: str, until: str | None, allow_stale: bool, as
         click.echo(f"{name}: another process wrote days of this book meanwhile; this run carried on from "
                    f"its last day ({report.retries} time(s)) and posted nothing twice", err=True)
     lag = book_lag(app, report, until)
-    if report.stopped and not report.stepped and lag is not None:
-        raise NoDataError(f"{report.stopped}; nothing stepped. Bring in the missing prices (`allocator data "
-                          "update` or `data import`) and run again")
+    if not report.stepped and lag is not None:
+        # Days are due and none could be stepped: a failure with or without --allow-stale.
+        behind, have, target = lag
+        why = report.stopped or (f"{name}: the book's ETF or benchmark prices end before "
+                                 f"{target.date()}, {behind} trading days of data it cannot step")
+        raise NoDataError(f"{why}; nothing stepped. Bring in the missing prices (`allocator data update "
+                          "--only etfs` or `data import`) and run again")
     if report.stopped:
         click.echo(report.stopped, err=True)
     stale_line = None

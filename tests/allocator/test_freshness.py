@@ -146,9 +146,20 @@ def test_paper_run_behind_the_data_fails_unless_allowed(bundled_copy: str, capsy
     assert code == 5
     assert ".. 2025-06-13" in out  # what could be stepped was stepped, and said
     assert "its last day is 2025-06-13, 11 trading days before the data (2025-06-30)" in err
-    code, out, _ = run_cli([*db, "paper", "run", "b", "--allow-stale", "--json"], capsys)
+    # Nothing left that can be stepped while days are due: a failure even with --allow-stale.
+    code, _, err = run_cli([*db, "paper", "run", "b", "--allow-stale"], capsys)
+    assert code == 3 and "nothing stepped" in err and "2025-06-30" in err
+
+
+def test_paper_run_with_allow_stale_steps_what_it_can_and_says_indicative(bundled_copy: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    db = ["--db", bundled_copy]
+    assert run_cli([*db, "init"], capsys)[0] == 0
+    assert run_cli([*db, "paper", "create", "c", "--strategy", "rs_mainline", "--capital", "1000000", "--start",
+                    "2025-05-05"], capsys)[0] == 0
+    code, out, _ = run_cli([*db, "paper", "run", "c", "--allow-stale", "--json"], capsys)
     d = json.loads(out)
-    assert code == 0 and d["indicative"] is True and d["stepped"] == 0 and "2025-06-13" in d["stale"]
+    assert code == 0 and d["indicative"] is True and d["stepped"] > 0 and "2025-06-13" in d["stale"]
+    assert str(d["up_to_date"])[:10] == "2025-06-13"
 
 
 def test_signals_state_the_freshness_of_the_model_inputs(bundled_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -198,3 +209,20 @@ def test_the_daily_job_says_when_a_book_is_behind_the_data(bundled_copy: str, ca
     (book,) = summary["books"]
     assert book["up_to_date"] is not None and str(book["up_to_date"])[:10] == "2025-06-13"
     assert "11 trading days behind the data (2025-06-30)" in book["stale"]
+
+
+def test_data_status_says_when_today_is_past_the_calendar(bundled_db: str) -> None:
+    from allocator.data.status import data_status, summary_line
+    from allocator.store import Store
+
+    first = data_status(Store(bundled_db), today=pd.Timestamp("2027-03-01"))["summary"][0]
+    assert first["kind"] == "calendar"
+    assert summary_line(first) == ("calendar: ends 2026-12-31, before today 2027-03-01: lags cannot be counted "
+                                   "past it; run `allocator data update --only calendar`")
+
+
+def test_an_etf_chosen_with_an_old_close_is_stale_even_when_a_sibling_is_current() -> None:
+    nan = np.nan
+    close = _close(A=[1] * 10, B=[1] * 5 + [nan] * 5)
+    f = etf_freshness(CAL, close, {"ind": ["A", "B"]}, ["B"], DAYS[9], 3)  # B chosen (or held)
+    assert not f.current and f.stale_codes == {"B": "2025-06-06"}
