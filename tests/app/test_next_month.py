@@ -181,6 +181,10 @@ def test_the_next_month_imported_as_files_gives_the_outputs_of_the_uncut_data(
         pd.testing.assert_frame_equal(got, frame, check_exact=layout == "canonical", rtol=1e-12, obj=kind)
     want = month_outputs(db_backend.copy(uncut["url"], "uncut"), capsys, tmp_path)
     got_out = month_outputs(url, capsys, tmp_path)
+    # After the import the month's inputs are current again (the ETFs end 2025-06-13 in both).
+    fresh = got_out["signals ptc"]["freshness"]  # type: ignore[index]
+    assert fresh["current"] is True and {i["input"] for i in fresh["inputs"]} == {"industries", "benchmark",
+                                                                                   "fundamentals"}
     for key in want:
         if layout == "canonical" or key == "monthly report":
             assert got_out[key] == want[key], key
