@@ -121,7 +121,7 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
     from allocator.config import load_universe
     from allocator.panel import load_panel
     from allocator.store.urls import redact_text
-    from paper.engine import ModelRunner, behind_the_data, run_portfolio
+    from paper.engine import ModelRunner, behind_the_data, price_ends, run_portfolio
     from strategies import registry
 
     panel = load_panel(store, load_universe(settings.universe.default),
@@ -148,8 +148,9 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
             lag = None
         if lag is not None:
             behind, have, target = lag
-            entry["stale"] = (f"{book.name}: {behind} trading days behind the data ({target.date()}); its ETF or "
-                              "benchmark prices end earlier: run `allocator data update --only etfs`")
+            ends = price_ends(panel, book.benchmark, runner.etf_codes, target)
+            entry["stale"] = (f"{book.name}: {behind} trading days behind the data ({target.date()}): {ends}; "
+                              "run `allocator data update --only etfs --only benchmarks`")
             log.warning("%s", entry["stale"])
         summary["books"].append(entry)
 

@@ -346,6 +346,21 @@ def behind_the_data(panel: MarketPanel, report: RunReport, start_date: pd.Timest
     return (behind, have, target) if behind > tolerance else None
 
 
+def price_ends(panel: MarketPanel, benchmark: str, etf_codes: Iterable[str], upto: pd.Timestamp) -> str:
+    """Where a book's own prices end on or before ``upto``: its benchmark and the newest ETF bar."""
+    from allocator.freshness import last_dates
+
+    close = panel.bars["close"]
+    bench = last_dates(close, [benchmark], upto)[benchmark]
+    etfs = [d for d in last_dates(close, list(etf_codes), upto).values() if d is not None]
+    newest = max(etfs) if etfs else None
+
+    def day(d: pd.Timestamp | None) -> str:
+        return "nowhere (none stored)" if d is None else str(d.date())
+
+    return f"benchmark {benchmark} ends {day(bench)}, the newest ETF bar is {day(newest)}"
+
+
 def run_portfolios(store: Any, panel: MarketPanel, names: Iterable[str], until: object | None = None, *,
                    runner: ModelRunner | None = None,
                    progress: Callable[[str, int, int, pd.Timestamp], None] | None = None) -> list[RunReport]:

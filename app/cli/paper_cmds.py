@@ -133,9 +133,15 @@ def book_lag(app: AppContext, report, until):  # type: ignore[no-untyped-def]
     from paper.engine import behind_the_data
     from paper.ledger import load_portfolio
 
-    start = load_portfolio(_store(app), report.name).start_date
-    return behind_the_data(app.panel(), report, start, pd.Timestamp(until) if until else None,
-                           app.settings.freshness.etfs)
+    spec = load_portfolio(_store(app), report.name)
+    panel = app.panel_for([spec.strategy])
+    lag = behind_the_data(panel, report, spec.start_date, pd.Timestamp(until) if until else None,
+                          app.settings.freshness.etfs)
+    if lag is None:
+        return None
+    from paper.engine import ModelRunner, price_ends
+
+    return (*lag, price_ends(panel, spec.benchmark, ModelRunner(panel).etf_codes, lag[2]))
 
 
 def _run_books(app: AppContext, names: list[str], until: str | None,
@@ -192,19 +198,19 @@ def run_cmd(app: AppContext, name: str, until: str | None, allow_stale: bool, as
     lag = book_lag(app, report, until)
     if not report.stepped and lag is not None:
         # Days are due and none could be stepped: a failure with or without --allow-stale.
-        behind, have, target = lag
-        why = report.stopped or (f"{name}: the book's ETF or benchmark prices end before "
-                                 f"{target.date()}, {behind} trading days of data it cannot step")
+        behind, have, target, ends = lag
+        why = report.stopped or (f"{name}: the data run to {target.date()}, but its {ends}: {behind} trading "
+                                 "days it cannot step")
         raise NoDataError(f"{why}; nothing stepped. Bring in the missing prices (`allocator data update "
                           "--only etfs` or `data import`) and run again")
     if report.stopped:
         click.echo(report.stopped, err=True)
     stale_line = None
     if lag is not None:
-        behind, have, target = lag
+        behind, have, target, ends = lag
         where = f"its last day is {have.date()}" if have is not None else "it has no day yet"
-        stale_line = (f"{name}: {where}, {behind} trading days before the data ({target.date()}): the ETF or "
-                      "benchmark prices end earlier; run `allocator data update --only etfs` (or import them)")
+        stale_line = (f"{name}: {where}, {behind} trading days before the data ({target.date()}): {ends}; "
+                      "run `allocator data update --only etfs --only benchmarks` (or import them)")
     if as_json:
         echo_json({**report.to_dict(), "indicative": stale_line is not None and allow_stale, "stale": stale_line})
     else:
