@@ -217,15 +217,22 @@ CLI_SCRIPT = textwrap.dedent("""
             time.sleep(pause)   # between two writes, outside the transaction: let the other writer in
         engine.write_days = paused
     barrier = os.environ.get("PAPER_TEST_BARRIER")
+    if barrier:
+        # Wait at the start of the replay itself, once the panel is loaded: loading takes a
+        # varying second or two, and a process still loading would find every day written.
+        import paper.engine as engine_b
+        run_portfolio = engine_b.run_portfolio
+        def synchronised(*args, **kwargs):
+            open(f"{barrier}.ready.{os.getpid()}", "w").close()
+            while not os.path.exists(barrier):
+                time.sleep(0.005)
+            return run_portfolio(*args, **kwargs)
+        engine_b.run_portfolio = synchronised
     from app.cli import cli, main
     if "paper" not in cli.commands:   # until app.cli registers the paper commands
         from app.cli.paper_cmds import paper, serve
         cli.add_command(paper)
         cli.add_command(serve)
-    if barrier:
-        open(f"{barrier}.ready.{os.getpid()}", "w").close()
-        while not os.path.exists(barrier):
-            time.sleep(0.005)
     main(sys.argv[1:])
 """)
 

@@ -95,7 +95,7 @@ def test_two_runs_at_once_never_double_post(synthetic_db: str, tmp_path: Path) -
            "PAPER_TEST_BARRIER": str(barrier)}
     procs = [spawn_cli(tmp_path, ["--db", synthetic_db, "paper", "run", "rs", "--json"], env=env) for _ in range(2)]
     deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("go.ready.*"))) < 2:  # both imported and waiting: start together
+    while len(list(tmp_path.glob("go.ready.*"))) < 2:  # both loaded and waiting: start together
         assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
         time.sleep(0.01)
     barrier.touch()
