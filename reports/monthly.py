@@ -71,6 +71,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
                     freshness_settings: Any | None = None) -> dict[str, Any]:
     """Everything ``monthly.html`` shows for book ``name`` in ``month`` (``YYYY-MM``);
     ``freshness_settings`` are the tolerances of ``[freshness]`` (default: the stated defaults)."""
+    from allocator.freshness import input_label
     from allocator.panel import panel_fingerprint
     from paper import queries
     from paper.ledger import load_portfolio
@@ -161,7 +162,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     return {
         "freshness": {"stale": bool(fresh.stale), "lines": fresh.lines(lang), "banner": fresh.banner(lang),
                       "inputs": ("、" if lang == "zh" else ", ").join(
-                          translate_input(i.input, lang) for i in fresh.inputs)},
+                          input_label(i.input, lang) for i in fresh.inputs)},
         "title": translate("monthly_title", lang, month=month),
         "report_name": translate("monthly_report", lang),
         "subject": f"{spec.name} · {month}",
@@ -192,12 +193,6 @@ def _freshness_of(panel: Any, spec: Any, record: Any, signal: pd.Timestamp, sett
     return assess(panel, signal, settings or FreshnessSettings(), inputs=(*model_inputs(registry.spec(spec.strategy).needs), "etfs"),
                   etf_map=load_etf_map(), industry_weights=dict(record.industry_weights),
                   chosen=[c for c, w in record.etf_weights.items() if w > 0])
-
-
-def translate_input(name: str, lang: str) -> str:
-    from allocator.freshness import input_label
-
-    return input_label(name, lang)
 
 
 def _risk_points(recommendation: list[dict[str, Any]], life: dict[str, Any], missing_inputs: bool,
