@@ -126,7 +126,7 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
 
     panel = load_panel(store, load_universe(settings.universe.default),
                        stocks=registry.needs([b.strategy for b in books], "stocks"))
-    runner = ModelRunner(panel)
+    runner = ModelRunner(panel, freshness=settings.freshness)
     for book in books:
         if _STOP.is_set():
             break
@@ -140,6 +140,11 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
                  f" through {report.last.date()}" if report.last is not None else "",
                  f"; {report.stopped}" if report.stopped else "")
         entry = report.to_dict()
+        if report.stale is not None:  # a rebalance on stale inputs: the book waits for the data
+            entry["stale"] = f"{report.stopped}; the book steps on once the data are current"
+            log.warning("%s", entry["stale"])
+            summary["books"].append(entry)
+            continue
         try:
             lag = None if _STOP.is_set() else behind_the_data(panel, report, book.start_date, day,
                                                                settings.freshness.etfs)

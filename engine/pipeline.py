@@ -235,8 +235,8 @@ class RebalanceRecord:
         out["prices"] = dict(self.prices)
         out["unpriced"] = list(self.unpriced)
         out["plan"] = self.plan.to_ledger()
-        if self.indicative:  # only then: a current run's stored record stays as it always was
-            out["freshness"] = self.freshness.to_dict()  # type: ignore[union-attr]
+        if self.freshness is not None:  # what the data said at the signal date, for the reports
+            out["freshness"] = self.freshness.to_dict()
         return out
 
     @classmethod

@@ -28,7 +28,11 @@ the market and the model) does, in this order:
    and plans lot-sized orders for the book at the trade-date prices of its fill rule (the fill
    price of ETFs trading that day, else their last close; :func:`~engine.pipeline.plan_record`).
    The run row keeps the :class:`~engine.pipeline.RebalanceRecord` (model output, allocation,
-   prices, the plan's lines and skipped orders) and a fingerprint of the inputs.
+   prices, the plan's lines and skipped orders, the freshness of its inputs at the signal date)
+   and a fingerprint of the inputs. A rebalance whose model bars or ETF prices are not current
+   (:func:`~engine.pipeline.rebalance_freshness`) raises
+   :class:`~allocator.freshness.StaleInputs` -- the replay stops before that day -- unless the
+   runner allows stale inputs, when the record is marked indicative and the step says so.
 3. **Fills** of open orders, sells first, then buys (older orders first, then by code), by
    :class:`paper.broker.Broker`: an ETF that does not trade that day is not filled and the order
    carries (an event with the reason); buys never spend more cash than the book has.
@@ -38,23 +42,24 @@ the market and the model) does, in this order:
 :func:`run_portfolio` replays every pending day in order (from the day after the last snapshot,
 or the start date) up to ``until`` or the last date with market data. Days are written whole, a
 few consecutive days per transaction (:data:`DAYS_PER_COMMIT`; :func:`paper.ledger.write_days`),
-never part of a day. A day without market data stops the replay with a message; nothing of that
-day is written.
+never part of a day. A day without market data, or a rebalance on stale inputs, stops the replay
+with a message; nothing of that day is written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from allocator.calendar import TradingCalendar
 from allocator.errors import NoDataError
+from allocator.freshness import Freshness, StaleInputs
 from allocator.orders import Book
 from allocator.panel import MarketPanel
-from engine.pipeline import PRICE_PAPER_FILL, Decision, decide, plan_record
+from engine.pipeline import PRICE_PAPER_FILL, REBALANCE_NEEDS, Decision, decide, plan_record, rebalance_freshness
 from paper.broker import Broker
 from paper.ledger import (
     BookState,
@@ -111,13 +116,22 @@ def is_trade_date(calendar: TradingCalendar, date: pd.Timestamp, schedule: str) 
 
 class ModelRunner:
     """Runs models for paper books through :func:`engine.pipeline.decide`, memoised per (model,
-    parameters, signal date) in this process, so books sharing a model share its runs."""
+    parameters, signal date) in this process, so books sharing a model share its runs.
 
-    def __init__(self, panel: MarketPanel, etf_map: Any | None = None) -> None:
+    ``freshness`` (a :class:`~allocator.config.FreshnessSettings`, default its defaults) sets how
+    far each input may lag a rebalance's signal date; ``allow_stale`` lets a rebalance on stale
+    inputs go on, marked indicative, instead of stopping the replay.
+    """
+
+    def __init__(self, panel: MarketPanel, etf_map: Any | None = None, *, freshness: Any | None = None,
+                 allow_stale: bool = False) -> None:
+        from allocator.config import FreshnessSettings
         from allocator.etf_map import load_etf_map
 
         self.panel = panel
         self.etf_map = etf_map if etf_map is not None else load_etf_map()
+        self.freshness = freshness if freshness is not None else FreshnessSettings()
+        self.allow_stale = allow_stale
         self._memo: dict[tuple[str, str, pd.Timestamp], Decision] = {}
         self.runs = 0
 
@@ -131,6 +145,12 @@ class ModelRunner:
             self.runs += 1
             self._memo[key] = decide(self.panel, strategy, signal, self.etf_map, model_params)
         return self._memo[key]
+
+    def assess(self, decision: Decision, book: Book, what: str) -> Freshness:
+        """The freshness of a rebalance's inputs; raises :class:`StaleInputs` when they are not
+        current, unless ``allow_stale`` (then marked indicative)."""
+        fresh = rebalance_freshness(self.panel, decision, book, self.etf_map, self.freshness)
+        return fresh.require(REBALANCE_NEEDS, self.allow_stale, what)
 
 
 class StaticRunner:
@@ -150,6 +170,10 @@ class StaticRunner:
         self.runs += 1
         w = dict(self.weights(signal) if callable(self.weights) else self.weights)
         return Decision.from_weights(strategy, signal, w)
+
+    def assess(self, decision: Decision, book: Book, what: str) -> Freshness | None:
+        """Fixed weights read no market data: nothing to assess."""
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,6 +209,8 @@ def _rebalance(spec: PortfolioSpec, new: BookState, rows: DayRows, market: Marke
     for o in new.sorted_open_orders():
         broker.cancel(o, o.remaining, f"superseded by the rebalance of {date.date()}")
     decision = runner.run(spec.strategy, spec.model_params, signal)
+    book = Book(cash=new.cash_fen / 100.0, positions=new.shares)
+    fresh = runner.assess(decision, book, f"{spec.name}: the rebalance of {date.date()}")
     fill = spec.rules.fill
     prices: dict[str, float] = {}
     unpriced = []
@@ -199,9 +225,11 @@ def _rebalance(spec: PortfolioSpec, new: BookState, rows: DayRows, market: Marke
         raise LedgerError(f"{spec.name} {date.date()}: no price for held {', '.join(held_unpriced)}")
     # allocate() only targets ETFs priced recently; plan_record drops any unpriced target anyway,
     # and the record says which.
-    book = Book(cash=new.cash_fen / 100.0, positions=new.shares)
-    record = plan_record(decision, book, prices, PRICE_PAPER_FILL, date, spec.rules.costs(),
-                         spec.rules.plan_params(), tuple(unpriced))
+    record = replace(plan_record(decision, book, prices, PRICE_PAPER_FILL, date, spec.rules.costs(),
+                                 spec.rules.plan_params(), tuple(unpriced)), freshness=fresh)
+    if fresh is not None and fresh.indicative:
+        rows.notices.append(f"{spec.name} {date.date()}: indicative rebalance (--allow-stale): "
+                            + "; ".join(fresh.lines()))
     plan = record.plan
     run_id = row_id(date, spec.name, "run")
     rows.runs.append({
@@ -234,11 +262,15 @@ class RunReport:
     stopped: str | None = None  # why the replay stopped before ``until``
     up_to_date: pd.Timestamp | None = None  # the book's last snapshot after the run
     retries: int = 0
+    stale: StaleInputs | None = None  # set when a rebalance on stale inputs stopped the replay
+    notices: list[str] = field(default_factory=list)  # indicative rebalances written
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "stepped": self.stepped, "first": self.first, "last": self.last,
                 "rebalances": self.rebalances, "stopped": self.stopped, "up_to_date": self.up_to_date,
-                "retries": self.retries}
+                "retries": self.retries, "stale_inputs": self.stale is not None,
+                "freshness": self.stale.freshness.to_dict() if self.stale and self.stale.freshness else None,
+                "indicative_rebalances": list(self.notices)}
 
 
 def pending_days(spec: PortfolioSpec, state: BookState, calendar: TradingCalendar,
@@ -257,7 +289,8 @@ def run_portfolio(store: Any, panel: MarketPanel, name: str, until: object | Non
     """Step book ``name`` through every pending day up to ``until`` (default: the last date with
     market data), each day in its own transaction.
 
-    A day without market data stops the run (``RunReport.stopped`` says why); days already in the
+    A day without market data, or a rebalance on stale inputs (``RunReport.stale``; see
+    :class:`ModelRunner`), stops the run (``RunReport.stopped`` says why); days already in the
     ledger (written by another process meanwhile) are skipped. Days are stepped in memory and
     written ``days_per_commit`` at a time (default :data:`DAYS_PER_COMMIT`), whole days in one
     transaction each time. ``max_days`` bounds the number of
@@ -299,7 +332,14 @@ def run_portfolio(store: Any, panel: MarketPanel, name: str, until: object | Non
                         report.stopped = f"{name}: waiting for its first day {day.date()}: {market.why_no_data(day)}"
                     halt = True
                     break
-                rows, cur = step_day(spec, cur, market, runner, day)
+                try:
+                    rows, cur = step_day(spec, cur, market, runner, day)
+                except StaleInputs as exc:
+                    report.stale = exc
+                    where = f"stopped after {cur.last_date.date()}" if cur.last_date is not None else "not started"
+                    report.stopped = f"{name}: {where}: {exc}"
+                    halt = True
+                    break
                 pending.append((day, rows))
                 i += 1
             if pending:
@@ -307,7 +347,7 @@ def run_portfolio(store: Any, panel: MarketPanel, name: str, until: object | Non
                     write_days(store, name, state, [rows for _, rows in pending], writer)
                 except StaleLedger:  # another writer got there first: carry on from its head
                     report.retries += 1
-                    report.stopped = None
+                    report.stopped, report.stale = None, None
                     state = load_state(store, name)
                     i = 0
                     continue
@@ -315,6 +355,7 @@ def run_portfolio(store: Any, panel: MarketPanel, name: str, until: object | Non
                 for day, rows in pending:
                     report.stepped += 1
                     report.rebalances += bool(rows.runs)
+                    report.notices += rows.notices
                     report.first = report.first or day
                     report.last = day
                     if progress is not None:

@@ -277,6 +277,8 @@ class DayRows:
     postings: list[dict[str, Any]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
     holdings: list[dict[str, Any]] = field(default_factory=list)
+    #: Lines for whoever runs the step (an indicative rebalance); not written.
+    notices: list[str] = field(default_factory=list)
 
     def invariants(self, name: str) -> None:
         """The checks every day passes before it is written (the one gate of :func:`_write`):

@@ -183,8 +183,9 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
 
 
 def _freshness_of(panel: Any, spec: Any, record: Any, signal: pd.Timestamp, settings: Any | None) -> Any:
-    """The freshness of a stored run's inputs at its signal date, assessed on the panel now (a
-    paper book's runs are stepped on data that existed, so this is what the data said then)."""
+    """The freshness of a stored run's inputs at its signal date, assessed on the panel now: only
+    for runs written before the ledger stored each run's freshness (a run's own record says what
+    the data said when it was stepped)."""
     from allocator.config import FreshnessSettings
     from allocator.etf_map import load_etf_map
     from allocator.freshness import assess, model_inputs

@@ -145,7 +145,7 @@ def book_lag(app: AppContext, report, until):  # type: ignore[no-untyped-def]
 
 
 def _run_books(app: AppContext, names: list[str], until: str | None,
-               quiet: bool = False) -> list:  # type: ignore[type-arg]
+               quiet: bool = False, allow_stale: bool = False) -> list:  # type: ignore[type-arg]
     from app.cli.dates import parse_date
     from paper.engine import ModelRunner, run_portfolio
     from paper.ledger import load_portfolio
@@ -154,7 +154,7 @@ def _run_books(app: AppContext, names: list[str], until: str | None,
     specs = [load_portfolio(store, n) for n in names]
     stop_at = parse_date(until, "--until") if until else None
     panel = app.panel_for(s.strategy for s in specs)
-    runner = ModelRunner(panel)
+    runner = ModelRunner(panel, freshness=app.settings.freshness, allow_stale=allow_stale)
     reports = []
     for spec in specs:
         bar = _progress(0, spec.name) if not quiet else None
@@ -177,24 +177,34 @@ def _run_books(app: AppContext, names: list[str], until: str | None,
 @click.argument("name")
 @click.option("--until", metavar="DATE", help="Step no day after DATE (default: the last day with market data).")
 @click.option("--allow-stale", is_flag=True,
-              help="Succeed even when the book cannot reach the newest data (ETF or benchmark prices end "
-                   "earlier); the output is then marked indicative.")
+              help="Rebalance even when the model's bars or the ETF prices it trades are not current, and "
+                   "succeed when the book cannot reach the newest data; such output is marked indicative.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
 def run_cmd(app: AppContext, name: str, until: str | None, allow_stale: bool, as_json: bool) -> None:
     """Step book NAME through every pending day (mark, rebalance on trade dates, fills).
 
-    Exits non-zero when it can step no day although days are due (the reason is printed), and when
-    the book ends more than the ETF tolerance ([freshness] etfs) before the data (--until, else
-    the newest industry bar) unless --allow-stale.
+    A rebalance whose inputs are not current at its signal date ([freshness] in config) stops the
+    run before that day (exit 5, naming the series and the command that fixes them) unless
+    --allow-stale, which writes it marked indicative. Exits non-zero when it can step no day
+    although days are due (the reason is printed), and when the book ends more than the ETF
+    tolerance ([freshness] etfs) before the data (--until, else the newest industry bar) unless
+    --allow-stale.
     """
     from allocator.errors import NoDataError
     from allocator.freshness import StaleInputs
 
-    (report,) = _run_books(app, [name], until)
+    (report,) = _run_books(app, [name], until, allow_stale=allow_stale)
     if report.retries:
         click.echo(f"{name}: another process wrote days of this book meanwhile; this run carried on from "
                    f"its last day ({report.retries} time(s)) and posted nothing twice", err=True)
+    if report.stale is not None:
+        # A rebalance on stale inputs stopped the replay: the days before it are written.
+        if as_json:
+            echo_json({**report.to_dict(), "indicative": False, "stale": report.stopped})
+        elif report.stepped:
+            _echo_run_summary(name, report)
+        raise StaleInputs(f"{report.stopped} (nothing of that day written)", report.stale.freshness)
     lag = book_lag(app, report, until)
     if not report.stepped and lag is not None:
         # Days are due and none could be stepped: a failure with or without --allow-stale.
@@ -211,10 +221,13 @@ def run_cmd(app: AppContext, name: str, until: str | None, allow_stale: bool, as
         where = f"its last day is {have.date()}" if have is not None else "it has no day yet"
         stale_line = (f"{name}: {where}, {behind} trading days before the data ({target.date()}): {ends}; "
                       "run `allocator data update --only etfs --only benchmarks` (or import them)")
+    indicative = bool(report.notices) or (stale_line is not None and allow_stale)
     if as_json:
-        echo_json({**report.to_dict(), "indicative": stale_line is not None and allow_stale, "stale": stale_line})
+        echo_json({**report.to_dict(), "indicative": indicative, "stale": stale_line})
     else:
         _echo_run_summary(name, report)
+        for line in report.notices:
+            click.echo(f"INDICATIVE: {line}")
         if stale_line and allow_stale:
             click.echo(f"INDICATIVE: {stale_line}")
     if stale_line and not allow_stale:
@@ -354,7 +367,7 @@ def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, 
     store.init_schema()
     models = registry.names(allocating_only=True)
     panel = app.panel_for(models)
-    runner = ModelRunner(panel)
+    runner = ModelRunner(panel, freshness=app.settings.freshness)
     bench = app.universe.benchmark_total_return
     last = market_view(panel, bench, runner.etf_codes).last_data_date
     if last is None:

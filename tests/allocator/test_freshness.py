@@ -226,3 +226,105 @@ def test_an_etf_chosen_with_an_old_close_is_stale_even_when_a_sibling_is_current
     close = _close(A=[1] * 10, B=[1] * 5 + [nan] * 5)
     f = etf_freshness(CAL, close, {"ind": ["A", "B"]}, ["B"], DAYS[9], 3)  # B chosen (or held)
     assert not f.current and f.stale_codes == {"B": "2025-06-06"}
+
+
+def _held_after(url: str, name: str) -> list[str]:
+    from allocator.store import Store
+
+    store = Store(url)
+    try:
+        last = store.read("SELECT MAX(date) AS d FROM paper_snapshot WHERE portfolio = :p", {"p": name})["d"].iloc[0]
+        held = store.read("SELECT code FROM paper_holding WHERE portfolio = :p AND date = :d AND shares > 0",
+                          {"p": name, "d": last})
+        return sorted(held["code"])
+    finally:
+        store.engine.dispose()
+
+
+def _stop_bars(url: str, codes: list[str], after: str) -> None:
+    from sqlalchemy import bindparam, text
+
+    from allocator.store import Store
+
+    store = Store(url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM daily_bar WHERE date > :d AND code IN :codes").bindparams(
+                bindparam("codes", expanding=True)), {"d": after, "codes": codes})
+    finally:
+        store.engine.dispose()
+
+
+def _run_output(url: str, name: str, trade_date: str) -> dict | None:  # type: ignore[type-arg]
+    from allocator.store import Store
+
+    store = Store(url)
+    try:
+        rows = store.read("SELECT output FROM paper_run WHERE portfolio = :p AND trade_date = :d",
+                          {"p": name, "d": trade_date})
+        return json.loads(rows["output"].iloc[0]) if len(rows) else None
+    finally:
+        store.engine.dispose()
+
+
+def test_a_paper_rebalance_on_stale_etf_prices_stops_the_run_unless_allowed(bundled_copy: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The held ETFs' prices stop mid-April: the days before the May rebalance are stepped, the
+    rebalance is not (exit 5, naming them); --allow-stale writes it marked indicative with the
+    freshness in its record, and the ledger still checks."""
+    db = ["--db", bundled_copy]
+    assert run_cli([*db, "init"], capsys)[0] == 0
+    assert run_cli([*db, "paper", "create", "d", "--strategy", "rs_mainline", "--capital", "1000000", "--start",
+                    "2025-04-01"], capsys)[0] == 0
+    assert run_cli([*db, "paper", "run", "d", "--until", "2025-04-15"], capsys)[0] == 0
+    held = _held_after(bundled_copy, "d")
+    assert held
+    # A current run's record carries its freshness too (what the data said at its signal date).
+    first = _run_output(bundled_copy, "d", "2025-04-01")
+    assert first is not None and first["freshness"]["current"] is True and first["freshness"]["indicative"] is False
+    _stop_bars(bundled_copy, held, "2025-04-15")
+
+    code, out, err = run_cli([*db, "paper", "run", "d", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 5 and d["stale_inputs"] is True
+    assert "d: stopped after 2025-04-30: d: the rebalance of 2025-05-06 at 2025-04-30 needs current inputs" in err
+    assert "ETF prices stale" in err and all(c in err for c in held[:4]) and "--allow-stale" in err
+    assert str(d["up_to_date"])[:10] == "2025-04-30"
+    assert _run_output(bundled_copy, "d", "2025-05-06") is None  # nothing of that day written
+
+    code, out, err = run_cli([*db, "paper", "run", "d", "--allow-stale"], capsys)
+    assert code == 0, err
+    assert "INDICATIVE: d 2025-05-06: indicative rebalance (--allow-stale): ETF prices stale" in out
+    may = _run_output(bundled_copy, "d", "2025-05-06")
+    assert may is not None and may["freshness"]["indicative"] is True
+    etfs = next(i for i in may["freshness"]["inputs"] if i["input"] == "etfs")
+    assert etfs["current"] is False and set(held) <= set(etfs["stale_codes"])
+    assert all(etfs["stale_codes"][c] == "2025-04-15" for c in held)
+    assert run_cli([*db, "paper", "check", "d"], capsys)[0] == 0
+
+    # The monthly report reads the run's own record: marked indicative, naming the stale input.
+    from allocator.config import load_universe
+    from allocator.panel import load_panel
+    from allocator.store import Store
+    from reports.monthly import monthly_context
+
+    store = Store(bundled_copy)
+    try:
+        ctx = monthly_context(store, load_panel(store, load_universe("cn_sw_l1")), "d", "2025-05", "zh")
+    finally:
+        store.engine.dispose()
+    assert ctx["freshness"]["banner"].startswith("仅供参考：信号日 2025-04-30 的ETF价格不是最新数据")
+    assert any(held[0] in line for line in ctx["freshness"]["lines"])
+
+
+def test_the_daily_job_leaves_a_book_before_a_rebalance_on_stale_prices(bundled_copy: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from app.scheduler import daily_job
+
+    db = ["--db", bundled_copy]
+    assert run_cli([*db, "init"], capsys)[0] == 0
+    assert run_cli([*db, "paper", "create", "s", "--strategy", "rs_mainline", "--capital", "1000000", "--start",
+                    "2025-04-01"], capsys)[0] == 0
+    assert run_cli([*db, "paper", "run", "s", "--until", "2025-04-15"], capsys)[0] == 0
+    _stop_bars(bundled_copy, _held_after(bundled_copy, "s"), "2025-04-15")
+    (book,) = daily_job(bundled_copy, today="2025-05-30")["books"]
+    assert str(book["up_to_date"])[:10] == "2025-04-30" and book["stale_inputs"] is True
+    assert "the rebalance of 2025-05-06" in book["stale"] and "once the data are current" in book["stale"]
