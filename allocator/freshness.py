@@ -82,18 +82,22 @@ class InputFreshness:
     input
         One of :data:`INPUTS`.
     last
-        The oldest last date among the input's series (bars), or the newest quarter end with
-        reports known by the signal date (fundamentals); ``None`` when nothing is present.
+        The date the input is complete through: the oldest last date among its series (bars;
+        for ETFs an industry counts by its freshest listed ETF and a holding by itself), the
+        newest stock bar (stocks: single stocks suspend and delist, so no stock holds the others
+        back), or the newest quarter end with reports known by the signal date (fundamentals);
+        ``None`` when nothing is present.
     required
         The date it must reach: the signal date (bars) or the newest quarter end past its
         statutory deadline (fundamentals).
     behind
-        Trading days (bars) or quarters (fundamentals) from ``last`` to ``required``; ``None``
-        when nothing is present.
+        How far ``last`` is from ``required``, in :attr:`unit`; ``None`` when nothing is present.
     tolerance
         How far behind still counts as current.
     stale_codes
         The series that are behind beyond the tolerance (bars), each with its last date.
+    series
+        How many series the input was judged on (bars), when known.
     """
 
     input: str
@@ -102,10 +106,21 @@ class InputFreshness:
     behind: int | None
     tolerance: int
     stale_codes: Mapping[str, str | None] = field(default_factory=dict)
+    series: int | None = None
 
     @property
     def current(self) -> bool:
         return self.behind is not None and self.behind <= self.tolerance and not self.stale_codes
+
+    @property
+    def unit(self) -> str:
+        """What ``behind`` and ``tolerance`` count: ``trading_days`` or ``quarters``."""
+        return "quarters" if self.input == "fundamentals" else "trading_days"
+
+    @property
+    def fix(self) -> str | None:
+        """The command (or step) that brings the input up to date; None when it is current."""
+        return None if self.current else _FIX[self.input]
 
     def line(self, lang: str = "en") -> str:
         """One line for a terminal or a report: what is stale, how far, and what to run."""
@@ -116,15 +131,18 @@ class InputFreshness:
             return f"{label}: current (last {_day(self.last)})"
         unit = "quarters" if self.input == "fundamentals" else "trading days"
         if self.input == "fundamentals":
-            what = (f"newest quarter in the store {_day(self.last)}, but {_day(self.required)} is past its "
-                    f"statutory deadline" if self.last is not None else "none stored")
+            what = (f"newest quarter in the store {_day(self.last)}, {self.behind} quarter(s) behind "
+                    f"{_day(self.required)}, which is past its statutory deadline" if self.last is not None
+                    else "none stored")
         else:
             codes = list(self.stale_codes)
             ends = sorted({d for d in self.stale_codes.values() if d}) or ["none"]
             span = ends[0] if len(ends) == 1 else f"{ends[0]} .. {ends[-1]}"
             shown = ", ".join(codes[:4]) + (f" and {len(codes) - 4} more" if len(codes) > 4 else "")
-            what = (f"{len(codes)} series end {span} ({shown})" if codes
-                    else f"last {_day(self.last)}")
+            if codes and len(codes) == self.series and len(codes) > 4:
+                what = f"all {len(codes)} series end {span}"
+            else:
+                what = f"{len(codes)} series end {span} ({shown})" if codes else f"last {_day(self.last)}"
             if self.behind is not None:
                 what += f", {self.behind} {unit} behind {_day(self.required)} (tolerance {self.tolerance})"
         return f"{label} stale: {what}; {_FIX[self.input]}"
@@ -134,22 +152,26 @@ class InputFreshness:
         if self.current:
             return f"{label}：最新（截至 {_day(self.last)}）"
         if self.input == "fundamentals":
-            what = (f"库中最新报告期为 {_day(self.last)}，而 {_day(self.required)} 已过法定披露截止日"
-                    if self.last is not None else "库中没有财务数据")
+            what = (f"库中最新报告期为 {_day(self.last)}，落后 {self.behind} 个季度，而 {_day(self.required)} "
+                    "已过法定披露截止日" if self.last is not None else "库中没有财务数据")
         else:
             codes = list(self.stale_codes)
             ends = sorted({d for d in self.stale_codes.values() if d}) or ["无"]
             span = ends[0] if len(ends) == 1 else f"{ends[0]} 至 {ends[-1]}"
             shown = "、".join(codes[:4]) + (f" 等 {len(codes)} 个" if len(codes) > 4 else "")
-            what = f"{len(codes)} 个序列截至 {span}（{shown}）" if codes else f"截至 {_day(self.last)}"
+            if codes and len(codes) == self.series and len(codes) > 4:
+                what = f"全部 {len(codes)} 个序列截至 {span}"
+            else:
+                what = f"{len(codes)} 个序列截至 {span}（{shown}）" if codes else f"截至 {_day(self.last)}"
             if self.behind is not None:
                 what += f"，落后 {_day(self.required)} {self.behind} 个交易日（容忍 {self.tolerance} 个）"
         return f"{label}不是最新：{what}；{_FIX_ZH[self.input]}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input, "last": _day(self.last), "required": _day(self.required),
-                "behind": self.behind, "tolerance": self.tolerance, "current": self.current,
-                "stale_codes": dict(self.stale_codes)}
+                "behind": self.behind, "behind_unit": self.unit, "tolerance": self.tolerance,
+                "current": self.current, "series": self.series, "stale_codes": dict(self.stale_codes),
+                "fix": self.fix}
 
 
 @dataclass(frozen=True)
@@ -213,7 +235,8 @@ class Freshness:
             return None if x is None else pd.Timestamp(x)
 
         inputs = tuple(InputFreshness(i["input"], ts(i.get("last")), ts(i.get("required")), i.get("behind"),
-                                      int(i.get("tolerance", 0)), dict(i.get("stale_codes") or {}))
+                                      int(i.get("tolerance", 0)), dict(i.get("stale_codes") or {}),
+                                      i.get("series"))
                        for i in d.get("inputs", []))
         return cls(pd.Timestamp(d["signal_date"]), inputs, bool(d.get("indicative", False)))
 
@@ -250,15 +273,20 @@ def _behind(calendar: TradingCalendar, last: pd.Timestamp | None, t: pd.Timestam
 def bars_freshness(name: str, calendar: TradingCalendar, close: pd.DataFrame, codes: Iterable[str],
                    t: pd.Timestamp, tolerance: int) -> InputFreshness:
     """Freshness of the bars of ``codes``: current when every one is within ``tolerance``."""
-    ends = last_dates(close, codes, t)
+    return freshness_of_ends(name, calendar, last_dates(close, codes, t), t, tolerance)
+
+
+def freshness_of_ends(name: str, calendar: TradingCalendar, ends: Mapping[str, pd.Timestamp | None],
+                      t: pd.Timestamp, tolerance: int) -> InputFreshness:
+    """:func:`bars_freshness` from each series' last date on or before ``t`` (None: no bar)."""
     if not ends:
-        return InputFreshness(name, t, t, 0, tolerance)
+        return InputFreshness(name, t, t, 0, tolerance, series=0)
     lags = {c: _behind(calendar, d, t) for c, d in ends.items()}
     stale = {c: _day(ends[c]) for c, lag in lags.items() if lag is None or lag > tolerance}
     known = [d for d in ends.values() if d is not None]
     oldest = min(known) if known else None
     behind = None if len(known) < len(ends) else max(v for v in lags.values() if v is not None)
-    return InputFreshness(name, oldest, t, behind, tolerance, stale)
+    return InputFreshness(name, oldest, t, behind, tolerance, stale, series=len(ends))
 
 
 def newest_due_quarter(t: pd.Timestamp) -> pd.Timestamp:
@@ -272,9 +300,13 @@ def newest_due_quarter(t: pd.Timestamp) -> pd.Timestamp:
 
 def fundamentals_freshness(fundamentals: pd.DataFrame, t: pd.Timestamp) -> InputFreshness:
     """Current when reports of the newest quarter past its statutory deadline are known by ``t``."""
-    due = newest_due_quarter(t)
     known = fundamentals.loc[fundamentals["ann_date"] <= t, "period_end"] if len(fundamentals) else pd.Series([])
-    newest = pd.Timestamp(known.max()) if len(known) else None
+    return fundamentals_freshness_of(pd.Timestamp(known.max()) if len(known) else None, t)
+
+
+def fundamentals_freshness_of(newest: pd.Timestamp | None, t: pd.Timestamp) -> InputFreshness:
+    """:func:`fundamentals_freshness` from the newest quarter end with reports known by ``t``."""
+    due = newest_due_quarter(t)
     if newest is None:
         return InputFreshness("fundamentals", None, due, None, 0)
     quarters = max(0, (due.year - newest.year) * 4 + (due.month - newest.month) // 3)
@@ -301,8 +333,18 @@ def etf_freshness(calendar: TradingCalendar, close: pd.DataFrame, candidates: Ma
     """Freshness of the ETFs a rebalance would trade (see the module docstring)."""
     held = sorted(set(held))
     codes = sorted({c for cs in candidates.values() for c in cs} | set(held))
-    ends = last_dates(close, codes, t)
-    lags = {c: _behind(calendar, ends[c], t) for c in codes}
+    return etf_freshness_of_ends(calendar, last_dates(close, codes, t), candidates, held, t, tolerance)
+
+
+def etf_freshness_of_ends(calendar: TradingCalendar, ends: Mapping[str, pd.Timestamp | None],
+                          candidates: Mapping[str, list[str]], held: Iterable[str], t: pd.Timestamp,
+                          tolerance: int) -> InputFreshness:
+    """:func:`etf_freshness` from each ETF's last date on or before ``t`` (None: no bar)."""
+    held = sorted(set(held))
+    codes = sorted({c for cs in candidates.values() for c in cs} | set(held))
+    if not codes:
+        return InputFreshness("etfs", t, t, 0, tolerance, series=0)
+    lags = {c: _behind(calendar, ends.get(c), t) for c in codes}
 
     def ok(c: str) -> bool:
         return lags[c] is not None and lags[c] <= tolerance  # type: ignore[operator]
@@ -310,20 +352,19 @@ def etf_freshness(calendar: TradingCalendar, close: pd.DataFrame, candidates: Ma
     stale: dict[str, str | None] = {}
     for cs in candidates.values():
         if not any(ok(c) for c in cs):
-            stale.update({c: _day(ends[c]) for c in cs})
-    stale.update({c: _day(ends[c]) for c in held if not ok(c)})
-    if not codes:
-        return InputFreshness("etfs", t, t, 0, tolerance)
-    # The freshest ETF of each uncovered industry says how far behind the input is.
-    worst: list[int | None] = []
+            stale.update({c: _day(ends.get(c)) for c in cs})
+    stale.update({c: _day(ends.get(c)) for c in held if not ok(c)})
+    # An industry counts by its freshest listed ETF, a holding by itself.
+    needed: list[tuple[int | None, pd.Timestamp | None]] = []
     for cs in candidates.values():
-        best = [lags[c] for c in cs if lags[c] is not None]
-        worst.append(min(best) if best else None)  # type: ignore[type-var]
-    worst += [lags[c] for c in held]
-    behind = None if any(w is None for w in worst) else max(worst, default=0)  # type: ignore[type-var]
-    known = [ends[c] for c in codes if ends[c] is not None]
-    newest = max(known) if known else None
-    return InputFreshness("etfs", newest, t, behind, tolerance, dict(sorted(stale.items())))
+        known = [c for c in cs if ends.get(c) is not None]
+        best = max(known, key=lambda c: ends[c]) if known else None  # type: ignore[arg-type,return-value]
+        needed.append((lags[best], ends[best]) if best else (None, None))
+    needed += [(lags[c], ends.get(c)) for c in held]
+    behind = None if any(lag is None for lag, _ in needed) else max((lag for lag, _ in needed), default=0)
+    dates = [d for _, d in needed if d is not None]
+    return InputFreshness("etfs", min(dates) if dates else None, t, behind, tolerance, dict(sorted(stale.items())),
+                          series=len(codes))
 
 
 def assess(panel: Any, signal_date: object, settings: Any, *, inputs: Iterable[str] = ("industries", "benchmark"),
@@ -357,14 +398,20 @@ def assess(panel: Any, signal_date: object, settings: Any, *, inputs: Iterable[s
         elif name == "stocks":
             stock_close = panel.stocks.get("close") if panel.stocks else None
             if stock_close is None or stock_close.empty:
-                out.append(InputFreshness(name, None, t, None, settings.stocks))
+                out.append(stocks_freshness(cal, None, t, settings.stocks, 0))
             else:
                 last = stock_close.loc[:t].dropna(how="all").index
-                last_day = last[-1] if len(last) else None
-                out.append(InputFreshness(name, last_day, t, _behind(cal, last_day, t), settings.stocks))
+                out.append(stocks_freshness(cal, last[-1] if len(last) else None, t, settings.stocks,
+                                            int(stock_close.shape[1])))
         elif name == "fundamentals":
             out.append(fundamentals_freshness(panel.fundamentals, t))
     return Freshness(t, tuple(out))
+
+
+def stocks_freshness(calendar: TradingCalendar, newest: pd.Timestamp | None, t: pd.Timestamp, tolerance: int,
+                     series: int) -> InputFreshness:
+    """Stock bars are current when the newest stock bar is within ``tolerance`` of ``t``."""
+    return InputFreshness("stocks", newest, t, _behind(calendar, newest, t), tolerance, series=series)
 
 
 def input_label(name: str, lang: str = "en") -> str:
@@ -379,5 +426,7 @@ def model_inputs(needs: Iterable[str]) -> tuple[str, ...]:
     return ("industries", "benchmark", *extra)
 
 
-__all__ = ["INPUTS", "Freshness", "InputFreshness", "StaleInputs", "assess", "input_label", "bars_freshness", "etf_candidates",
-           "etf_freshness", "fundamentals_freshness", "last_dates", "model_inputs", "newest_due_quarter"]
+__all__ = ["INPUTS", "Freshness", "InputFreshness", "StaleInputs", "assess", "bars_freshness", "etf_candidates",
+           "etf_freshness", "etf_freshness_of_ends", "freshness_of_ends", "fundamentals_freshness",
+           "fundamentals_freshness_of", "input_label", "last_dates", "model_inputs", "newest_due_quarter",
+           "stocks_freshness"]

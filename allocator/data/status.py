@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from allocator.calendar import TradingCalendar
+from allocator.freshness import Freshness
 from allocator.store import Store
 
 
@@ -140,91 +142,72 @@ def table_ranges(store: Store) -> dict:
     return out
 
 
-_KIND_FIX = {
-    "calendar": "allocator data update --only calendar",
-    "industry": "allocator data update --only industries",
-    "benchmark": "allocator data update --only benchmarks",
-    "etf": "allocator data update --only etfs",
-    "stock": "allocator data import FILE --kind stock",
-    "fundamentals": "allocator data update --only fundamentals",
-}
-_KIND_LABEL = {"calendar": "calendar", "industry": "industries", "benchmark": "benchmarks", "etf": "ETFs", "stock": "stocks",
-               "fundamentals": "fundamentals"}
+def store_freshness(series: list[SeriesStatus], calendar: TradingCalendar, tables: dict,
+                    fundamentals_last: object, today: pd.Timestamp, universe: Any, settings: Any,
+                    etf_map: Any) -> Freshness | None:
+    """The freshness of every input as the store holds it today (:mod:`allocator.freshness`,
+    judged at today's trading day, the calendar's last day when today is past it): the same
+    contract and JSON as the signals, rebalance and paper outputs. Industries and benchmarks are
+    judged on the universe's series, ETFs on every mapped industry (each by its freshest listed
+    ETF), stocks on the newest stock bar, fundamentals on the newest quarter past its deadline.
+    None without a calendar."""
+    from allocator.freshness import (
+        INPUTS,
+        etf_candidates,
+        etf_freshness_of_ends,
+        freshness_of_ends,
+        fundamentals_freshness_of,
+        stocks_freshness,
+    )
+
+    if not len(calendar) or today < calendar.first:
+        return None
+    now = calendar.previous(min(today, calendar.last), inclusive=True)
+    ends = {s.code: pd.Timestamp(s.last) for s in series if s.last}
+
+    def of(codes: list[str]) -> dict[str, pd.Timestamp | None]:
+        return {c: ends.get(c) for c in codes}
+
+    benchmarks = list(dict.fromkeys([universe.benchmark_price, universe.benchmark_total_return]))
+    candidates = etf_candidates(etf_map, {i.code: 1.0 for i in etf_map.industry}, now)
+    etf_codes = sorted({c for cs in candidates.values() for c in cs})
+    stock = tables.get("stock_bar", {})
+    stock_last = pd.Timestamp(stock["last"]) if stock.get("rows") and stock.get("last") is not None else None
+    made = {
+        "industries": freshness_of_ends("industries", calendar, of(list(universe.codes)), now, settings.industries),
+        "benchmark": freshness_of_ends("benchmark", calendar, of(benchmarks), now, settings.benchmark),
+        "etfs": etf_freshness_of_ends(calendar, of(etf_codes), candidates, (), now, settings.etfs),
+        "stocks": stocks_freshness(calendar, stock_last, now, settings.stocks, int(stock.get("stocks") or 0)),
+        "fundamentals": fundamentals_freshness_of(
+            pd.Timestamp(fundamentals_last) if fundamentals_last is not None else None, now),  # type: ignore[arg-type]
+    }
+    return Freshness(now, tuple(made[name] for name in INPUTS))
 
 
-def kind_summary(series: list[SeriesStatus], calendar: TradingCalendar, tables: dict, fundamentals_last: object,
-                 today: pd.Timestamp) -> list[dict]:
-    """One entry per kind of data: how many series, their last dates, how far the oldest is behind
-    today's trading day and what to run when it is behind."""
+def calendar_status(calendar: TradingCalendar, today: pd.Timestamp) -> dict:
+    """The calendar's range and whether it reaches today (past its end no lag can be counted)."""
     if not len(calendar):
-        return []
-    days = calendar.days
-    now = calendar.previous(min(today, calendar.last), inclusive=True) if today >= calendar.first else None
-
-    def behind(last: object) -> int | None:
-        if last is None or now is None or pd.isna(last):
-            return None
-        return max(0, int(days.searchsorted(now, side="right") - days.searchsorted(pd.Timestamp(last), side="right")))
-
-    out = []
-    if today > calendar.last:
-        # Past the calendar's end no lag can be counted: every figure below would read "current".
-        out.append({"kind": "calendar", "series": None, "last": _day(calendar.last), "oldest_last": _day(calendar.last),
-                    "behind": None, "behind_of": _day(today), "fix": _KIND_FIX["calendar"]})
-    for kind in ("industry", "benchmark", "etf"):
-        lasts = [s.last for s in series if s.kind == kind and s.last]
-        if not lasts:
-            out.append({"kind": kind, "series": 0, "last": None, "oldest_last": None, "behind": None,
-                        "behind_of": _day(now), "fix": _KIND_FIX[kind]})
-            continue
-        oldest, newest = min(lasts), max(lasts)
-        lag = behind(newest)  # series that end earlier (a delisted ETF) are listed among the gaps
-        out.append({"kind": kind, "series": len(lasts), "last": newest, "oldest_last": oldest,
-                    "earlier": sum(d < newest for d in lasts),
-                    "behind": lag, "behind_of": _day(now), "fix": _KIND_FIX[kind] if lag else None})
-    st = tables.get("stock_bar", {})
-    if st.get("rows"):
-        last = _day(st.get("last"))
-        lag = behind(last)
-        out.append({"kind": "stock", "series": st.get("stocks", 0), "last": last, "oldest_last": last,
-                    "behind": lag, "behind_of": _day(now), "fix": _KIND_FIX["stock"] if lag else None})
-    else:
-        out.append({"kind": "stock", "series": 0, "last": None, "oldest_last": None, "behind": None,
-                    "behind_of": _day(now), "fix": _KIND_FIX["stock"]})
-    if fundamentals_last is None:
-        out.append({"kind": "fundamentals", "series": None, "last": None, "oldest_last": None, "behind": None,
-                    "behind_of": None, "fix": _KIND_FIX["fundamentals"]})
-    elif now is not None:
-        from allocator.freshness import newest_due_quarter
-
-        due = newest_due_quarter(now)
-        have = pd.Timestamp(fundamentals_last)  # type: ignore[arg-type]
-        quarters = max(0, (due.year - have.year) * 4 + (due.month - have.month) // 3)
-        out.append({"kind": "fundamentals", "series": None, "last": _day(have), "oldest_last": _day(have),
-                    "behind": quarters, "behind_of": _day(due), "fix": _KIND_FIX["fundamentals"] if quarters else None})
-    return out
+        return {"first": None, "last": None, "covers_today": False, "today": _day(today),
+                "fix": "allocator data update --only calendar"}
+    covers = bool(today <= calendar.last)
+    return {"first": _day(calendar.first), "last": _day(calendar.last), "covers_today": covers,
+            "today": _day(today), "fix": None if covers else "allocator data update --only calendar"}
 
 
-def summary_line(entry: dict) -> str:
-    """``industries (31): last 2025-06-30, 350 trading days behind 2026-12-07; run ...``."""
-    label = _KIND_LABEL[entry["kind"]]
-    if entry["kind"] == "calendar":
-        return (f"calendar: ends {entry['last']}, before today {entry['behind_of']}: lags cannot be counted past "
-                f"it; run `{entry['fix']}`")
-    if entry["last"] is None:
-        return f"{label}: none stored; run `{entry['fix']}`"
-    count = f" ({entry['series']})" if entry.get("series") else ""
-    last = entry["last"]
-    if entry.get("earlier"):
-        last += f" ({entry['earlier']} end earlier, from {entry['oldest_last']})"
-    if entry["kind"] == "fundamentals":
-        state = ("current" if not entry["behind"] else
-                 f"{entry['behind']} quarter(s) behind {entry['behind_of']}, the newest quarter past its deadline")
-        return f"{label}: newest quarter {entry['last']}, {state}" + (f"; run `{entry['fix']}`" if entry["fix"] else "")
-    if entry["behind"] is None:
-        return f"{label}{count}: last {last}"
-    state = "current" if not entry["behind"] else f"{entry['behind']} trading days behind {entry['behind_of']}"
-    return f"{label}{count}: last {last}, {state}" + (f"; run `{entry['fix']}`" if entry["fix"] else "")
+def summary_lines(report: dict) -> list[str]:
+    """The lines ``data status`` (and ``data update``) open with: the calendar when it ends before
+    today, then one line per input (:meth:`~allocator.freshness.InputFreshness.line`)."""
+    from allocator.freshness import Freshness
+
+    cal = report["calendar"]
+    lines = []
+    if not cal["covers_today"]:
+        lines.append(f"calendar: ends {cal['last']}, before today {cal['today']}: lags cannot be counted past it; "
+                     f"run `{cal['fix']}`")
+    if report.get("freshness"):
+        fresh = Freshness.from_dict(report["freshness"])
+        lines += [i.line() for i in fresh.inputs]
+    return lines
 
 
 def grouped_gaps(series: list[SeriesStatus]) -> list[str]:
@@ -237,9 +220,18 @@ def grouped_gaps(series: list[SeriesStatus]) -> list[str]:
             for (kind, gap), codes in sorted(by.items())]
 
 
-def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | None = None) -> dict:
-    """Everything ``allocator data status`` reports, as plain JSON-able data."""
+def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | None = None, *,
+                universe: Any | None = None, freshness: Any | None = None, etf_map: Any | None = None) -> dict:
+    """Everything ``allocator data status`` reports, as plain JSON-able data.
+
+    ``universe``, ``freshness`` (a :class:`~allocator.config.FreshnessSettings`) and ``etf_map``
+    default to the default universe, the stated tolerances and the shipped ETF map.
+    """
+    from allocator.config import FreshnessSettings, load_settings, load_universe
+    from allocator.etf_map import load_etf_map
+
     store.require_schema()
+    universe = universe if universe is not None else load_universe(load_settings().universe.default)
     series, calendar = series_status(store, stale_after_days)
     newest = max((s.last for s in series), default=None)
     today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
@@ -256,13 +248,14 @@ def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | N
                   for (kind, gap), codes in sorted(by_gap.items())]
     tables = table_ranges(store)
     fundamentals = fundamentals_status(store)
+    fresh = store_freshness(series, calendar, tables, fundamentals.get("newest_quarter"), today, universe,
+                            freshness or FreshnessSettings(), etf_map if etf_map is not None else load_etf_map())
     return {
-        "summary": kind_summary(series, calendar, tables, fundamentals.get("newest_quarter"), today),
+        "freshness": fresh.to_dict() if fresh is not None else None,
         "database": store.display_url,
         "data_as_of": newest,
         "trading_days_behind_today": lag_today,
-        "calendar": {"first": _day(calendar.first) if len(calendar) else None,
-                     "last": _day(calendar.last) if len(calendar) else None},
+        "calendar": calendar_status(calendar, today),
         "series": [asdict(s) for s in series],
         "fundamentals": fundamentals,
         "tables": tables,

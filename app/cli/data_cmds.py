@@ -106,15 +106,15 @@ def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_ru
                      until=parse_date(until, "--until") if until else None,
                      only=list(only) or None, progress=_progress_printer(), dry_run=dry_run,
                      max_time_s=max_time, allow_jumps=allow_jumps)
-    from allocator.data.status import data_status, summary_line
+    from allocator.data.status import data_status, summary_lines
 
     # The same freshness summary as `data status` opens with: what the store holds now.
-    kinds = data_status(app.store, app.settings.data.stale_after_days)["summary"]
+    status = _status(app)
     if as_json:
-        echo_json({**summary.to_dict(), "freshness": kinds})
+        echo_json({**summary.to_dict(), "freshness": status["freshness"], "calendar": status["calendar"]})
     else:
         click.echo(summary.render())
-        click.echo("\n".join(["", *(summary_line(e) for e in kinds)]))
+        click.echo("\n".join(["", *summary_lines(status)]))
     if not summary.ok:
         raise SourceError(summary.failure_line())
 
@@ -178,19 +178,25 @@ def import_cmd(app: AppContext, path: Path, kind: str, fmt: str, replace: bool, 
 @pass_app
 def status_cmd(app: AppContext, as_json: bool) -> None:
     """Coverage of every series: first/last date, rows, missing days, staleness, known gaps."""
-    from allocator.data.status import data_status
-
-    report = data_status(app.store, app.settings.data.stale_after_days)
+    report = _status(app)
     if as_json:
         echo_json(report)
         return
     click.echo(render_status(report))
 
 
-def render_status(report: dict) -> str:
-    from allocator.data.status import summary_line
+def _status(app: AppContext) -> dict:
+    """:func:`allocator.data.status.data_status` of this command's store, universe and tolerances."""
+    from allocator.data.status import data_status
 
-    lines = [summary_line(e) for e in report.get("summary", [])]
+    return data_status(app.store, app.settings.data.stale_after_days, universe=app.universe,
+                       freshness=app.settings.freshness)
+
+
+def render_status(report: dict) -> str:
+    from allocator.data.status import summary_lines
+
+    lines = summary_lines(report)
     lines += ([""] if lines else []) + [f"database: {report['database']}",
              f"data as of {report['data_as_of']}"
              + (f" ({report['trading_days_behind_today']} trading days before today)"

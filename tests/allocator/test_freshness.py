@@ -169,23 +169,57 @@ def test_signals_state_the_freshness_of_the_model_inputs(bundled_db: str, capsys
     assert inputs["fundamentals"]["last"] == "2025-03-31" and inputs["fundamentals"]["current"] is True
 
 
-def test_data_status_opens_with_one_line_per_kind_and_groups_repeated_gaps(bundled_db: str) -> None:
-    from allocator.data.status import data_status, summary_line
+def test_data_status_opens_with_one_line_per_input_and_groups_repeated_gaps(bundled_db: str) -> None:
+    from allocator.data.status import data_status
     from allocator.store import Store
     from app.cli.data_cmds import render_status
 
     report = data_status(Store(bundled_db), today=pd.Timestamp("2025-07-02"))
-    by_kind = {e["kind"]: e for e in report["summary"]}
-    assert list(by_kind) == ["industry", "benchmark", "etf", "stock", "fundamentals"]
-    assert by_kind["industry"]["behind"] == 2 and by_kind["industry"]["last"] == "2025-06-30"
-    assert by_kind["etf"]["last"] == "2025-06-13" and by_kind["etf"]["behind"] == 13
-    assert by_kind["fundamentals"]["behind"] == 0  # 2025Q1 is the newest quarter due by July
-    assert summary_line(by_kind["industry"]) == ("industries (31): last 2025-06-30, 2 trading days behind 2025-07-02; "
-                                                 "run `allocator data update --only industries`")
+    fresh = Freshness.from_dict(report["freshness"])  # the contract of every other output
+    assert fresh.signal_date == pd.Timestamp("2025-07-02")
+    by = {i["input"]: i for i in report["freshness"]["inputs"]}
+    assert list(by) == ["industries", "benchmark", "etfs", "stocks", "fundamentals"]
+    assert by["industries"]["behind"] == 2 and by["industries"]["last"] == "2025-06-30"
+    assert by["industries"]["series"] == 31 and by["industries"]["behind_unit"] == "trading_days"
+    assert by["benchmark"]["series"] == 2  # the price index and the total-return index
+    # Every mapped industry's freshest ETF ends 2025-06-13: the input is complete through then.
+    assert by["etfs"]["last"] == "2025-06-13" and by["etfs"]["behind"] == 13
+    assert by["fundamentals"]["behind"] == 0 and by["fundamentals"]["behind_unit"] == "quarters"
+    assert by["industries"]["fix"] == "run `allocator data update --only industries` or import the missing bars"
     text = render_status(report)
-    assert text.splitlines()[0].startswith("industries (31)")
+    assert text.splitlines()[0] == ("industry bars stale: all 31 series end 2025-06-30, 2 trading days behind "
+                                    "2025-07-02 (tolerance 0); run `allocator data update --only industries` or "
+                                    "import the missing bars")
     assert "63 etf series: 11 trading days behind the newest series" in text
     assert text.count("11 trading days behind the newest series") == 1
+
+
+def test_data_status_judges_an_input_by_its_oldest_needed_series() -> None:
+    """One industry stopping early makes the industry input stale even when the others are
+    current; an ETF that ends early does not, while a sibling tracks the same industry."""
+    from allocator.data.status import SeriesStatus, store_freshness
+    from allocator.config import load_universe
+    from allocator.etf_map import load_etf_map
+
+    universe = load_universe("cn_sw_l1")
+    etf_map = load_etf_map()
+    two = next(i for i in etf_map.industry if len(i.etfs) >= 2 and i.status == "etf")
+
+    def s(code: str, kind: str, last: str) -> SeriesStatus:
+        return SeriesStatus(code, kind, code, "2020-01-02", last, 1, 0, False, None, None, [])
+
+    series = [s(c, "industry", "2025-06-13") for c in universe.codes]
+    series[1] = s(universe.codes[1], "industry", "2025-06-06")
+    series += [s(universe.benchmark_price, "benchmark", "2025-06-13"),
+               s(universe.benchmark_total_return, "benchmark", "2025-06-13")]
+    series += [s(e.code, "etf", "2025-06-13") for i in etf_map.industry for e in i.etfs]
+    series = [x for x in series if x.code != two.etfs[0].code] + [s(two.etfs[0].code, "etf", "2025-01-02")]
+    fresh = store_freshness(series, CAL, {}, None, pd.Timestamp("2025-06-13"), universe, FreshnessSettings(), etf_map)
+    assert fresh is not None
+    ind, etfs = fresh.get("industries"), fresh.get("etfs")
+    assert ind is not None and not ind.current and list(ind.stale_codes) == [universe.codes[1]]
+    assert ind.last == pd.Timestamp("2025-06-06") and ind.behind == 5
+    assert etfs is not None and etfs.current and etfs.last == pd.Timestamp("2025-06-13")
 
 
 def test_lines_and_banner_in_chinese_carry_the_same_facts() -> None:
@@ -212,13 +246,13 @@ def test_the_daily_job_says_when_a_book_is_behind_the_data(bundled_copy: str, ca
 
 
 def test_data_status_says_when_today_is_past_the_calendar(bundled_db: str) -> None:
-    from allocator.data.status import data_status, summary_line
+    from allocator.data.status import data_status, summary_lines
     from allocator.store import Store
 
-    first = data_status(Store(bundled_db), today=pd.Timestamp("2027-03-01"))["summary"][0]
-    assert first["kind"] == "calendar"
-    assert summary_line(first) == ("calendar: ends 2026-12-31, before today 2027-03-01: lags cannot be counted "
-                                   "past it; run `allocator data update --only calendar`")
+    report = data_status(Store(bundled_db), today=pd.Timestamp("2027-03-01"))
+    assert report["calendar"]["covers_today"] is False
+    assert summary_lines(report)[0] == ("calendar: ends 2026-12-31, before today 2027-03-01: lags cannot be counted "
+                                        "past it; run `allocator data update --only calendar`")
 
 
 def test_an_etf_chosen_with_an_old_close_is_stale_even_when_a_sibling_is_current() -> None:

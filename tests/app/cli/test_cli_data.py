@@ -160,7 +160,7 @@ def test_dead_proxy_stops_the_update_at_once_and_leaves_the_file_as_it_was(  # t
     assert "not run, stored data kept" in lines[0] and "resumes where it stopped" in lines[0]
     table, freshness = out.strip().rsplit("\n\n", 1)
     assert len(table.splitlines()) <= 7 and "series not run: source unreachable" in out  # summarised
-    assert freshness.splitlines()[0].startswith("industries (31): last ")  # what the store holds now
+    assert freshness.splitlines()[0].startswith("industry bars stale: ")  # what the store holds now
     assert digest() == before
 
 
