@@ -82,8 +82,10 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
                 "annual_return", "benchmark_annual_return", "excess_return", "tracking_error", "information_ratio",
                 "sharpe", "max_drawdown", "monthly_win_rate", "turnover", "costs")}})
         heat = monthly_excess_table(rep.result.nav, rep.result.benchmark_returns)
+        due = panel.calendar.previous(rep.requested_end, inclusive=True) if len(panel.calendar) else rep.end
         models.append({
             "name": name, "title": model_label(name, lang), "d": d, "splits": splits,
+            "ends_early": bool(rep.end < due),
             "years": d["years"],
             "heatmap": charts.heatmap(heat, lang=lang),
             "ic": _ic(panel, name, start, end),
@@ -110,7 +112,11 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
         (translate("costs", lang), f"{cost_bps:g} bp"),
         (translate("engine", lang), first["engine"]),
     ]
+    early = [m for m in models if m["ends_early"]]
     return {
+        # The data end before the requested end: every figure stops there (said in each model's notes too).
+        "cover_warning": translate("backtest_ends_early", lang, end=early[0]["d"]["end"],
+                                   requested=early[0]["d"]["requested_end"]) if early else None,
         "title": translate("backtest_title", lang, start=first["start"], end=first["end"]),
         "report_name": translate("backtest_report", lang),
         "subject": ", ".join(names) if len(names) <= 3 else f"{len(names)} {translate('models', lang)}",

@@ -144,6 +144,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "treatment": ("处理方式", "Treatment"),
     "known_gaps": ("已知数据缺口", "Known data gaps"),
     "freshness": ("信号日输入数据时效", "Freshness of the inputs at the signal date"),
+    "backtest_ends_early": ("注意：数据截至 {end}，早于所选的结束日 {requested}；所有指标均截至 {end}。",
+                            "Note: the data end {end}, before the requested end {requested}; every figure "
+                            "stops at {end}."),
+    "indicative_rebalances": ("仅供参考：{n} 次调仓（{dates}）在输入数据不是最新时进行，其结果不构成交易建议。",
+                              "Indicative: {n} rebalance(s) ({dates}) were made on inputs that were not "
+                              "current; their outcome is not a recommendation to trade on."),
     "freshness_current": ("信号日 {date} 各项输入（{inputs}）均为最新数据。",
                           "Every input ({inputs}) was current at the signal date {date}."),
     "model_notes": ("模型说明", "Model notes"),

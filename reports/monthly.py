@@ -160,6 +160,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     risk = _risk_points(recommendation, life, bool(record.missing_inputs), lang)
     fresh = record.freshness or _freshness_of(panel, spec, record, signal, freshness_settings)
     return {
+        "cover_warning": fresh.banner(lang),
         "freshness": {"stale": bool(fresh.stale), "lines": fresh.lines(lang), "banner": fresh.banner(lang),
                       "inputs": ("、" if lang == "zh" else ", ").join(
                           input_label(i.input, lang) for i in fresh.inputs)},

@@ -30,9 +30,13 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
     rebalances = []
     for run in queries.runs(store, name):
         lines = [{**o.to_dict(), "name": etf_names.get(o.code, "")} for o in run.orders]
+        fresh = run.record.freshness
         rebalances.append({"trade_date": run.trade_date, "signal_date": run.signal_date,
                            "etf_weights": dict(run.record.etf_weights), "orders": lines,
-                           "cost": run.record.plan.total_cost, "cash_after": run.record.plan.cash_after})
+                           "cost": run.record.plan.total_cost, "cash_after": run.record.plan.cash_after,
+                           "banner": fresh.banner(lang) if fresh is not None else None,
+                           "stale_lines": fresh.lines(lang) if fresh is not None and fresh.indicative else []})
+    indicative = [r["trade_date"].strftime("%Y-%m-%d") for r in rebalances if r["banner"]]
     weights = queries.month_end_weights(store, name)
     codes = [c for c in weights.columns if c != "cash"]
     codes.sort(key=lambda c: -weights[c].mean())
@@ -69,6 +73,10 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
         "active_chart": charts.active_return_chart(nav, bench, lang=lang),
         "history_codes": [{"code": c, "name": etf_names.get(c, "")} for c in codes], "history": history,
         "rebalances": rebalances, "check": check,
+        # Rebalances made with --allow-stale on inputs that were not current, said on page one.
+        "cover_warning": translate("indicative_rebalances", lang, n=len(indicative),
+                                dates="、".join(indicative) if lang == "zh" else ", ".join(indicative))
+        if indicative else None,
     }
 
 

@@ -260,6 +260,12 @@ def backtest(panel: MarketPanel, strategy: str, start: object, end: object, engi
 
             etf_map = load_etf_map()
         s, e, notes = _etf_period(panel, etf_map, s, e, clip_start)
+    # Past the benchmark's last bar nothing can be measured against it: the book ends there too,
+    # and the early-end note below says so.
+    bench_close = panel.bars["close"].get(benchmark_code(panel, level))
+    bench_last = bench_close.loc[:e].last_valid_index() if bench_close is not None else None
+    if bench_last is not None and bench_last < e:
+        e = pd.Timestamp(bench_last)
     if weights is None:
         weights = weights_schedule(panel, strategy, s, e, schedule, params, level, etf_map, lag=lag, no_etf=no_etf)
     else:

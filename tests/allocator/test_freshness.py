@@ -301,7 +301,7 @@ def _run_output(url: str, name: str, trade_date: str) -> dict | None:  # type: i
         store.engine.dispose()
 
 
-def test_a_paper_rebalance_on_stale_etf_prices_stops_the_run_unless_allowed(bundled_copy: str, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_paper_rebalance_on_stale_etf_prices_stops_the_run_unless_allowed(bundled_copy: str, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The held ETFs' prices stop mid-April: the days before the May rebalance are stepped, the
     rebalance is not (exit 5, naming them); --allow-stale writes it marked indicative with the
     freshness in its record, and the ledger still checks."""
@@ -349,6 +349,16 @@ def test_a_paper_rebalance_on_stale_etf_prices_stops_the_run_unless_allowed(bund
     assert ctx["freshness"]["banner"].startswith("仅供参考：信号日 2025-04-30 的ETF价格不是最新数据")
     assert any(held[0] in line for line in ctx["freshness"]["lines"])
 
+    # And the paper review's PDF says so on its first page and at the rebalance itself.
+    from pypdf import PdfReader
+
+    pdf = tmp_path / "review.pdf"
+    code, _, err = run_cli([*db, "report", "paper", "--portfolio", "d", "-o", str(pdf)], capsys)
+    assert code == 0, err
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(pdf).pages]
+    assert "仅供参考：2 次调仓（2025-05-06、2025-06-03）在输入数据不是最新时进行" in pages[0]
+    assert any("仅供参考：信号日 2025-04-30 的ETF价格不是最新数据" in p for p in pages[1:])
+
 
 def test_the_daily_job_leaves_a_book_before_a_rebalance_on_stale_prices(bundled_copy: str, capsys) -> None:  # type: ignore[no-untyped-def]
     from app.scheduler import daily_job
@@ -362,3 +372,27 @@ def test_the_daily_job_leaves_a_book_before_a_rebalance_on_stale_prices(bundled_
     (book,) = daily_job(bundled_copy, today="2025-05-30")["books"]
     assert str(book["up_to_date"])[:10] == "2025-04-30" and book["stale_inputs"] is True
     assert "the rebalance of 2025-05-06" in book["stale"] and "once the data are current" in book["stale"]
+
+
+def test_a_backtest_whose_data_end_early_says_where_in_json_terminal_and_pdf(bundled_copy: str, capsys,
+                                                                             tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    db = ["--db", bundled_copy]
+    _stop_bars(bundled_copy, ["H00300.CSI", "000300.SH"], "2025-06-06")
+    args = ["backtest", "--strategy", "rs_mainline", "--start", "2024-06-01", "--end", "2025-06-30"]
+    code, out, err = run_cli([*db, *args, "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)["rs_mainline"]
+    assert d["end"] == "2025-06-06" and d["requested_end"] == "2025-06-30"
+    note = ("the book ends 2025-06-06, 16 trading days before the requested end 2025-06-30: the benchmark "
+            "000300.SH ends 2025-06-06; every figure stops there")
+    assert note in d["notes"]
+    code, out, _ = run_cli([*db, *args], capsys)
+    assert code == 0 and f"note: {note}" in out
+    pdf = tmp_path / "bt.pdf"
+    code, _, err = run_cli([*db, "report", "backtest", "--strategy", "rs_mainline", "--start", "2024-06-01",
+                            "--end", "2025-06-30", "-o", str(pdf)], capsys)
+    assert code == 0, err
+    cover = " ".join(PdfReader(pdf).pages[0].extract_text().split())
+    assert "注意：数据截至 2025-06-06，早于所选的结束日 2025-06-30；所有指标均截至 2025-06-06。" in cover
