@@ -78,6 +78,25 @@ class FreshnessSettings(_Strict):
     stocks: int = Field(3, ge=0)
 
 
+class ConstructionSettings(_Strict):
+    """The construction of each kind of run (:mod:`allocator.construction`; text as
+    ``Construction.parse`` reads it): ``client`` for what a client holds (``rebalance``, new paper
+    books), ``research`` for what measures a model (``backtest``, ``report backtest``)."""
+
+    client: str = "core_satellite:core=0.5,top_n=10,buffer=5,weighting=equal"
+    research: str = "active"
+
+    @field_validator("client", "research")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        from allocator.construction import Construction
+
+        try:
+            return Construction.parse(v).label()
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class AkshareSettings(_Strict):
     timeout_s: float = Field(30.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
@@ -135,6 +154,7 @@ class Settings(_Strict):
     universe: UniverseSettings = UniverseSettings()
     data: DataSettings = DataSettings()
     freshness: FreshnessSettings = FreshnessSettings()
+    construction: ConstructionSettings = ConstructionSettings()
     akshare: AkshareSettings = AkshareSettings()
     push: PushSettings = PushSettings()
 

@@ -90,7 +90,7 @@ class IndustryAllocation:
     weight: float  # after redistribution
     etf: str | None
     etf_name: str | None
-    treatment: Literal["etf", "proxy", "redistributed", "cash"]
+    treatment: Literal["etf", "proxy", "redistributed", "cash", "core"]
     reason: str
     avg_amount: float | None = None
     fit: float | None = None

@@ -17,13 +17,14 @@ prices are indicative.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
+from allocator.construction import Construction, construct, core_allocation, held_industries
 from allocator.errors import NoDataError
 from allocator.etf_map import EtfMap, IndustryAllocation, allocate
 from allocator.freshness import Freshness, assess, model_inputs
@@ -60,6 +61,8 @@ class Decision:
     """What a model decided at a signal date, made into ETF weights (nothing priced yet).
 
     ``static`` decisions come from fixed weights (test books, reference books), not a model.
+    ``industry_weights`` are the book's (after :mod:`allocator.construction`: the satellite),
+    ``model_weights`` the model's own; ``construction`` is the label of the construction applied.
     """
 
     strategy: str
@@ -72,6 +75,13 @@ class Decision:
     etf_weights: Mapping[str, float]
     inputs_fingerprint: str
     static: bool = False
+    construction: str = "active"
+    model_weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def core(self) -> float:
+        """The share held in the benchmark's ETF (0 for the model's own book)."""
+        return sum(ln.weight for ln in self.allocation if ln.treatment == "core")
 
     @classmethod
     def from_weights(cls, strategy: str, signal_date: pd.Timestamp, etf_weights: Mapping[str, float]) -> Decision:
@@ -200,6 +210,8 @@ class RebalanceRecord:
             })
         return {
             "strategy": self.strategy,
+            "construction": self.decision.construction,
+            "core": self.decision.core,
             "asof": self.signal_date.strftime("%Y-%m-%d"),
             "trade_date": self.trade_date.strftime("%Y-%m-%d"),
             "price_basis": self.price_basis,
@@ -232,6 +244,9 @@ class RebalanceRecord:
                                 "etf": ln.etf, "treatment": ln.treatment, "reason": ln.reason}
                                for ln in d.allocation],
             })
+            if d.construction != "active":  # only then: the model's own book's records stay as they were
+                out["construction"] = d.construction
+                out["model_weights"] = dict(d.model_weights)
         out["prices"] = dict(self.prices)
         out["unpriced"] = list(self.unpriced)
         out["plan"] = self.plan.to_ledger()
@@ -257,6 +272,8 @@ class RebalanceRecord:
             etf_weights=_frozen(output.get("etf_weights")),
             inputs_fingerprint=inputs_fingerprint,
             static=bool(output.get("static", False)),
+            construction=str(output.get("construction", "active")),
+            model_weights=_frozen(output.get("model_weights") or output.get("industry_weights")),
         )
         return cls(decision, pd.Timestamp(trade_date), price_basis,  # type: ignore[arg-type]
                    _frozen(output.get("prices")), PlanSummary.from_ledger(output.get("plan", {}), orders),
@@ -270,18 +287,31 @@ class RebalanceRecord:
 
 
 def decide(panel: MarketPanel, strategy: str, signal_date: object, etf_map: EtfMap,
-           model_params: Mapping[str, Any] | None = None) -> Decision:
-    """Run ``strategy`` on the panel cut at ``signal_date`` and allocate its weights to ETFs on
-    that same cut."""
+           model_params: Mapping[str, Any] | None = None, construction: Construction | None = None,
+           previous: Iterable[str] = ()) -> Decision:
+    """Run ``strategy`` on the panel cut at ``signal_date``, apply ``construction`` (default: the
+    model's own book; ``previous``: the satellite industries held before, for its buffer) and
+    allocate the book's weights to ETFs on that same cut (the core to its ETF)."""
     t = pd.Timestamp(signal_date).normalize()  # type: ignore[arg-type]
     cut = registry.cut_at(panel, t)
     result = registry.run(strategy, cut, t, dict(model_params or {}) or None)
-    allocation = allocate(cut, dict(result.weights), etf_map)
-    selected = tuple(SelectedIndustry(i.code, i.weight, i.composite, i.reason_en)
-                     for i in result.industries if i.selected or i.weight > 0)
-    return Decision(strategy, pd.Timestamp(result.asof), _frozen(result.weights), selected,
-                    tuple(_frozen(mi.to_dict()) for mi in result.missing_inputs), tuple(result.notes),
-                    allocation.lines, _frozen(allocation.etf_weights), panel_fingerprint(cut))
+    construction = construction or Construction()
+    book = construct(construction, result.weights, {i.code: i.composite for i in result.industries}, previous)
+    allocation = allocate(cut, dict(book.industry_weights), etf_map)
+    lines, etf_weights = allocation.lines, allocation.etf_weights
+    if book.core > 0:
+        core = core_allocation(cut, book.core, construction.core_etf, cut.universe.benchmark_price,
+                               etf_map.selection.max_price_age)
+        lines = (*lines, core)
+        if core.etf is not None:
+            etf_weights[core.etf] = etf_weights.get(core.etf, 0.0) + core.weight
+    held = dict(book.industry_weights)
+    selected = tuple(SelectedIndustry(i.code, held.get(i.code, i.weight), i.composite, i.reason_en)
+                     for i in result.industries if i.code in held or (construction.is_active and i.selected))
+    return Decision(strategy, pd.Timestamp(result.asof), _frozen(held), selected,
+                    tuple(_frozen(mi.to_dict()) for mi in result.missing_inputs), (*result.notes, *book.notes),
+                    lines, _frozen(etf_weights), panel_fingerprint(cut), construction=construction.label(),
+                    model_weights=_frozen(result.weights))
 
 
 def plan_record(decision: Decision, book: Book, prices: Mapping[str, float], price_basis: str,
@@ -330,8 +360,11 @@ def rebalance_freshness(panel: MarketPanel, decision: Decision, book: Book, etf_
 
 def recommend(panel: MarketPanel, strategy: str, signal_date: object, book: Book, etf_map: EtfMap,
               costs: CostModel, params: PlanParams, model_params: Mapping[str, Any] | None = None, *,
-              freshness: Any | None = None, allow_stale: bool = False) -> RebalanceRecord:
-    """Run ``strategy`` at ``signal_date`` and plan the orders that move ``book`` onto it.
+              freshness: Any | None = None, allow_stale: bool = False,
+              construction: Construction | None = None) -> RebalanceRecord:
+    """Run ``strategy`` at ``signal_date``, build the book by ``construction`` (default: the
+    model's own; the buffer keeps the industries whose ETFs ``book`` holds) and plan the orders
+    that move ``book`` onto it.
 
     With ``freshness`` (a :class:`~allocator.config.FreshnessSettings`) the inputs are assessed
     first: when the model's bars or the ETFs it would trade are not current the rebalance raises
@@ -339,7 +372,8 @@ def recommend(panel: MarketPanel, strategy: str, signal_date: object, book: Book
     marked indicative.
     """
     t = pd.Timestamp(signal_date).normalize()  # type: ignore[arg-type]
-    decision = decide(panel, strategy, t, etf_map, model_params)
+    previous = held_industries(etf_map, [c for c, n in book.positions.items() if n > 0])
+    decision = decide(panel, strategy, t, etf_map, model_params, construction, previous)
     fresh = None
     if freshness is not None:
         fresh = rebalance_freshness(panel, decision, book, etf_map, freshness).require(

@@ -55,6 +55,7 @@ from typing import Any
 import pandas as pd
 
 from allocator.calendar import TradingCalendar
+from allocator.construction import Construction, held_industries
 from allocator.errors import NoDataError
 from allocator.freshness import Freshness, StaleInputs
 from allocator.orders import Book
@@ -139,11 +140,17 @@ class ModelRunner:
     def etf_codes(self) -> list[str]:
         return list(self.etf_map.etf_codes)
 
-    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp) -> Decision:
-        key = (strategy, canonical_json(dict(model_params)), signal)
+    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp,
+            construction: Construction | None = None, held: Iterable[str] = ()) -> Decision:
+        """The decision at ``signal``; ``held``: the ETFs the book holds (the buffer of a
+        core-satellite construction keeps their industries while they rank well enough)."""
+        construction = construction or Construction()
+        previous = tuple(held_industries(self.etf_map, held)) if construction.buffer else ()
+        key = (strategy, canonical_json(dict(model_params)), signal, construction.label(), previous)
         if key not in self._memo:
             self.runs += 1
-            self._memo[key] = decide(self.panel, strategy, signal, self.etf_map, model_params)
+            self._memo[key] = decide(self.panel, strategy, signal, self.etf_map, model_params, construction,
+                                     previous)
         return self._memo[key]
 
     def assess(self, decision: Decision, book: Book, what: str) -> Freshness:
@@ -166,7 +173,8 @@ class StaticRunner:
     def etf_codes(self) -> list[str]:
         return [] if callable(self.weights) else sorted(self.weights)
 
-    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp) -> Decision:
+    def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp,
+            construction: Construction | None = None, held: Iterable[str] = ()) -> Decision:
         self.runs += 1
         w = dict(self.weights(signal) if callable(self.weights) else self.weights)
         return Decision.from_weights(strategy, signal, w)
@@ -208,7 +216,8 @@ def _rebalance(spec: PortfolioSpec, new: BookState, rows: DayRows, market: Marke
     signal = calendar.previous(date)
     for o in new.sorted_open_orders():
         broker.cancel(o, o.remaining, f"superseded by the rebalance of {date.date()}")
-    decision = runner.run(spec.strategy, spec.model_params, signal)
+    decision = runner.run(spec.strategy, spec.model_params, signal, spec.rules.built(),
+                          [c for c, n in new.shares.items() if n > 0])
     book = Book(cash=new.cash_fen / 100.0, positions=new.shares)
     fresh = runner.assess(decision, book, f"{spec.name}: the rebalance of {date.date()}")
     fill = spec.rules.fill

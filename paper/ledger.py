@@ -43,6 +43,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, inspect, select, text
 
+from allocator.construction import Construction
 from allocator.errors import AllocatorError, ConfigError, NoDataError
 from allocator.orders import CostModel, PlanParams
 from allocator.store.db import SQLITE_BUSY_TIMEOUT_MS
@@ -111,6 +112,8 @@ class BookRules:
     ``semimonthly`` or ``weekly`` (trade date = the trading day after each signal date).
     ``invest_on_start``: the book's first day is also a rebalance (signal: the previous trading
     day), so a book started mid-month is invested at once rather than a month later.
+    ``construction``: how the model's weights become the book (:mod:`allocator.construction`;
+    books created before it existed hold the model's own book, ``active``).
     """
 
     cost_bps: float = 23.0
@@ -121,6 +124,7 @@ class BookRules:
     fill: str = "close"
     schedule: str = "monthly"
     invest_on_start: bool = True
+    construction: str = "active"
 
     def __post_init__(self) -> None:
         if self.fill not in ("close", "open"):
@@ -129,6 +133,18 @@ class BookRules:
             raise ConfigError(f"schedule must be monthly, semimonthly or weekly, got {self.schedule!r}")
         self.costs()
         self.plan_params()
+        object.__setattr__(self, "construction", self.built().label())
+
+    def built(self) -> Construction:
+        return Construction.parse(self.construction)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rules as stored (an ``active`` construction left out: the rows of books created
+        before constructions existed, and their hashes, stay as they were)."""
+        d = asdict(self)
+        if d["construction"] == "active":
+            del d["construction"]
+        return d
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> BookRules:
@@ -136,7 +152,7 @@ class BookRules:
             cost_bps=float(settings.costs.cost_bps), min_commission=float(settings.costs.min_commission),
             lot_size=int(settings.costs.lot_size), cash_buffer=float(settings.rebalance.cash_buffer),
             min_trade_value=float(settings.rebalance.min_trade_value), fill=settings.schedule.fill,
-            schedule=settings.schedule.rebalance,
+            schedule=settings.schedule.rebalance, construction=settings.construction.client,
         )
         return cls(**{**asdict(base), **{k: v for k, v in overrides.items() if v is not None}})
 
@@ -166,7 +182,7 @@ class PortfolioSpec:
 
     @property
     def params_json(self) -> str:
-        return canonical_json({"rules": asdict(self.rules), "model_params": dict(self.model_params)})
+        return canonical_json({"rules": self.rules.to_dict(), "model_params": dict(self.model_params)})
 
     @property
     def params_hash(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from app.cli import AppContext, ModelOption, pass_app
+from app.cli.construction_opt import construction_option
 from app.cli.output import echo_json, format_table
 
 
@@ -33,7 +34,8 @@ def render_backtests(reports: dict[str, dict]) -> str:  # type: ignore[type-arg]
     lines = []
     for name, d in reports.items():
         lines.append(f"{name}: {d['start']} -> {d['end']}, {d['level']} level, {d['engine']} engine, "
-                     f"{d['cost_bps']:g} bp per side, {d['schedule']}, vs {d['benchmark']}, {d['rebalances']} rebalances")
+                     f"{d['cost_bps']:g} bp per side, {d['schedule']}, vs {d['benchmark']}, {d['rebalances']} rebalances, "
+                     f"construction {d['construction']}")
         split = d["split"]
         rows = metrics_rows("whole period", d)
         rows += metrics_rows(f"in-sample (< {split['date']})", split["in_sample"])
@@ -66,11 +68,13 @@ def render_backtests(reports: dict[str, dict]) -> str:  # type: ignore[type-arg]
 @click.option("--no-etf", "no_etf", type=click.Choice(["index", "map"]), default="index", show_default=True,
               help="ETF level: hold an industry with no tradable ETF through its index, or follow the "
                    "map's rule (redistribute or cash) as `rebalance` and paper books do.")
+@construction_option("research")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with the NAV series).")
 @pass_app
 def backtest(app: AppContext, names: str, start: str, end: str | None, engine: str, level: str,
-             cost_bps: float | None, schedule: str, no_etf: str, as_json: bool) -> None:
+             cost_bps: float | None, schedule: str, no_etf: str, construction: str | None, as_json: bool) -> None:
     """Simulated record and metrics of models against their benchmark."""
+    from app.cli import construction_opt
     from engine.backtest import backtest as run_backtest
     from app.cli.dates import parse_date
     from strategies import registry
@@ -78,6 +82,7 @@ def backtest(app: AppContext, names: str, start: str, end: str | None, engine: s
     models = [n.strip() for n in names.split(",") if n.strip()]
     for n in models:
         registry.spec(n)
+    built = construction_opt.resolve(app.settings, construction, "research")
     panel = app.panel_for(models)
     s = parse_date(start, "--start")
     e = parse_date(end, "--end") if end else panel.last_date.date()
@@ -87,7 +92,7 @@ def backtest(app: AppContext, names: str, start: str, end: str | None, engine: s
     reports = {}
     for n in models:
         rep = run_backtest(panel, n, s, e, engine=engine, level=level, cost_bps=bps, schedule=schedule,  # type: ignore[arg-type]
-                           no_etf=no_etf)  # type: ignore[arg-type]
+                           no_etf=no_etf, construction=built)  # type: ignore[arg-type]
         reports[n] = rep.to_dict(nav=as_json)
     if as_json:
         echo_json(reports)

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from app.cli import AppContext, ModelOption, pass_app
+from app.cli.construction_opt import construction_option
 from app.cli.output import echo_json, format_table
 
 
@@ -86,11 +87,17 @@ def paper() -> None:
               help="Rebalance schedule (default: [schedule] rebalance).")
 @click.option("--wait-for-schedule", is_flag=True,
               help="Stay in cash until the first scheduled trade date instead of investing on the start day.")
+@construction_option("client")
 @pass_app
 def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start: str, benchmark: str | None,
-               fill: str | None, schedule: str | None, wait_for_schedule: bool) -> None:
-    """Create paper book NAME running model --strategy from --start with --capital CNY."""
+               fill: str | None, schedule: str | None, wait_for_schedule: bool, construction: str | None) -> None:
+    """Create paper book NAME running model --strategy from --start with --capital CNY.
+
+    The book keeps the construction it is created with (--construction, else [construction]
+    client)."""
     import pandas as pd
+
+    from app.cli import construction_opt
 
     from app.cli.amounts import check_capital
     from app.cli.dates import parse_date
@@ -115,15 +122,18 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
         # The book's record starts from the benchmark's close the day before its first day.
         raise NoDataError(f"--start {day}: the benchmark {bench} starts on {pd.Timestamp(bench_first).date()}; "
                           "choose a start after it")
+    built = construction_opt.resolve(app.settings, construction, "client")
     rules = BookRules.from_settings(app.settings, fill=fill, schedule=schedule,
-                                    invest_on_start=False if wait_for_schedule else None)
+                                    invest_on_start=False if wait_for_schedule else None,
+                                    construction=built.label())
     spec = PortfolioSpec(name=name, strategy=strategy, start_date=pd.Timestamp(first),
                          initial_cash_fen=to_fen(capital), benchmark=bench, rules=rules,
                          model_params=registry.params_for(strategy))
     create_portfolio(store, spec)
     click.echo(f"created paper book {name}: model {strategy}, {capital:,.2f} CNY from {first.date()}, "
                f"benchmark {bench}, {rules.schedule} rebalance filled at the {rules.fill}, "
-               f"costs {rules.cost_bps:g} bp (min {rules.min_commission:g} CNY), lots of {rules.lot_size}")
+               f"costs {rules.cost_bps:g} bp (min {rules.min_commission:g} CNY), lots of {rules.lot_size}, "
+               f"construction {rules.construction}")
 
 
 def book_lag(app: AppContext, report, until):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from app.cli import AppContext, ModelOption, pass_app
+from app.cli.construction_opt import construction_option
 from app.cli.output import echo_json, format_table, freshness_lines
 
 
@@ -15,6 +16,7 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
     lines = freshness_lines(rec.freshness)
     lines += [f"{rec.strategy}: signal {d['asof']} (close), trade {d['trade_date']} at the close; "
              f"prices: {d['price_basis']}",
+             f"construction: {d['construction']}" + (f" ({d['core']:.0%} core)" if d["core"] else ""),
              f"book value {d['book_value']:,.2f} CNY, cash before {d['cash_before']:,.2f}", ""]
     rows = [[t["industry"], t["industry_name"] or "", f"{t['model_weight']:.1%}", f"{t['weight']:.1%}",
              t["etf"] or "-", t["etf_name"] or "", f"{t['shares']:,}", f"{t['shares'] // 100:,}",
@@ -46,11 +48,13 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
 @click.option("--allow-stale", is_flag=True,
               help="Run even when the model's bars or the ETF prices are not current; every output is then "
                    "marked indicative.")
+@construction_option("client")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def rebalance(app: AppContext, name: str, asof: str | None, capital: float | None, holdings: Path | None,
-              allow_stale: bool, as_json: bool) -> None:
+              allow_stale: bool, construction: str | None, as_json: bool) -> None:
     """ETF targets and lot-sized orders that move a book onto a model's weights."""
+    from app.cli import construction_opt
     from app.cli.amounts import check_capital
     from app.cli.dates import UsageError
     from app.cli.signals import resolve_asof
@@ -61,6 +65,7 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
     from strategies import registry
 
     registry.spec(name)
+    built = construction_opt.resolve(app.settings, construction, "client")
     positions: dict[str, int] = {}
     cash = None
     if holdings is not None:
@@ -78,7 +83,7 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
     rec = recommend(panel, name, t, Book(cash=cash, positions=positions), load_etf_map(),
                     CostModel.from_settings(s.costs),
                     PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value),
-                    freshness=s.freshness, allow_stale=allow_stale)
+                    freshness=s.freshness, allow_stale=allow_stale, construction=built)
     names = {i.index_code: i.name for i in app.universe.industries}
     if as_json:
         echo_json(rec.to_dict(names))

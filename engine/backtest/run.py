@@ -100,6 +100,7 @@ class BacktestReport:
             "engine": self.engine,
             "level": self.level,
             "schedule": self.schedule,
+            "construction": self.weights.construction,
             "lag": self.weights.lag,
             "benchmark": self.benchmark,
             "cost_bps": self.cost_bps,
@@ -213,7 +214,7 @@ def backtest(panel: MarketPanel, strategy: str, start: object, end: object, engi
              params: Mapping[str, Any] | None = None, *, lag: int = 0, etf_map=None,  # type: ignore[no-untyped-def]
              weights: WeightsSchedule | None = None, clip_start: bool = True,
              no_etf: Literal["index", "map"] = "index", capital: float | None = None,
-             split: object = SPLIT) -> BacktestReport:
+             split: object = SPLIT, construction: Any | None = None) -> BacktestReport:
     """Backtest model ``strategy`` from ``start`` to ``end``.
 
     Parameters
@@ -250,6 +251,9 @@ def backtest(panel: MarketPanel, strategy: str, start: object, end: object, engi
         Backtrader engine's starting cash (default 1e6 at ETF level, 1e9 at index level).
     split : date, default 2020-01-01
         First out-of-sample date.
+    construction : Construction, optional
+        How the model's weights become the book (default: the model's own;
+        :func:`~engine.backtest.schedule.weights_schedule`).
     """
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)  # type: ignore[arg-type]
     s, e = start_ts, min(end_ts, panel.last_date)
@@ -267,7 +271,8 @@ def backtest(panel: MarketPanel, strategy: str, start: object, end: object, engi
     if bench_last is not None and bench_last < e:
         e = pd.Timestamp(bench_last)
     if weights is None:
-        weights = weights_schedule(panel, strategy, s, e, schedule, params, level, etf_map, lag=lag, no_etf=no_etf)
+        weights = weights_schedule(panel, strategy, s, e, schedule, params, level, etf_map, lag=lag, no_etf=no_etf,
+                                   construction=construction)
     else:
         if weights.strategy != strategy or weights.level != level:
             raise ValueError(f"the schedule is {weights.strategy!r} at {weights.level} level, "

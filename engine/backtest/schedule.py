@@ -66,6 +66,8 @@ class WeightsSchedule:
         ``no_etf="map"``, ``redistributed``/``cash``).
     notes : Mapping[pandas.Timestamp, tuple[str, ...]]
         Per signal date: the model's notes and missing inputs, the ETF fallbacks.
+    construction : str
+        The label of the construction that made the book (``active``: the model's own).
     """
 
     strategy: str
@@ -78,6 +80,7 @@ class WeightsSchedule:
     weights: pd.DataFrame
     holdings: pd.DataFrame
     notes: Mapping[pd.Timestamp, tuple[str, ...]] = field(default_factory=dict)
+    construction: str = "active"
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Picklable (cache a schedule to disk) despite the read-only mappings.
@@ -180,7 +183,7 @@ def _model_notes(result) -> list[str]:  # type: ignore[no-untyped-def]
 def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: object,
                      schedule: str = "monthly", params: Mapping[str, Any] | None = None,
                      level: Level = "index", etf_map=None, *, lag: int = 0,  # type: ignore[no-untyped-def]
-                     no_etf: Literal["index", "map"] = "index") -> WeightsSchedule:
+                     no_etf: Literal["index", "map"] = "index", construction: Any | None = None) -> WeightsSchedule:
     """Run ``strategy`` at every signal date in ``[start, end]`` and collect its target weights.
 
     Parameters
@@ -204,6 +207,11 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
     no_etf : {"index", "map"}
         ETF level: an industry without a tradable ETF is held through its index (default), or
         follows the map's ``no_etf_rule``.
+    construction : Construction, optional
+        How the model's weights become the book (:mod:`allocator.construction`; default: the
+        model's own). The buffer sees the satellite of the previous rebalance; the core is the
+        benchmark's price index at index level and its ETF at ETF level (held through the price
+        index while the ETF has no recent price, with ``no_etf="index"``).
 
     Returns
     -------
@@ -227,9 +235,14 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
     if level == "etf":
         from allocator.etf_map import allocate
 
+    from allocator.construction import Construction, construct, core_allocation
+
+    construction = construction or Construction()
+    core_index = panel.universe.benchmark_price
     rows: list[dict[str, Any]] = []
     notes: dict[pd.Timestamp, tuple[str, ...]] = {}
     kept_signals, trades = [], []
+    previous: tuple[str, ...] = ()
     run_params: Mapping[str, Any] = registry.params_for(strategy, params)
     for t in signals:
         try:
@@ -238,14 +251,25 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
             continue  # no trading day after the signal in the calendar: it cannot be traded
         result = registry.run(strategy, panel, t, params)
         day_notes = _model_notes(result)
-        weights = {c: float(w) for c, w in result.weights.items() if w > 0}
+        book = construct(construction, result.weights, {i.code: i.composite for i in result.industries}, previous)
+        previous = book.picks
+        day_notes += book.notes
+        weights = {c: float(w) for c, w in book.industry_weights.items() if w > 0}
         if level == "index":
             for c, w in weights.items():
                 rows.append({"signal_date": t, "industry": c, "model_weight": w, "code": c, "weight": w,
                              "treatment": "index", "reason": "industry index"})
+            if book.core > 0:
+                rows.append({"signal_date": t, "industry": core_index, "model_weight": book.core, "code": core_index,
+                             "weight": book.core, "treatment": "core", "reason": "core: the benchmark index"})
         else:
-            alloc = allocate(panel.asof(t), weights, etf_map)
-            for line in alloc.lines:
+            cut = panel.asof(t)
+            alloc = allocate(cut, weights, etf_map)
+            lines = list(alloc.lines)
+            if book.core > 0:
+                lines.append(core_allocation(cut, book.core, construction.core_etf, core_index,
+                                             etf_map.selection.max_price_age))
+            for line in lines:
                 if line.etf is not None:
                     w = line.model_weight if no_etf == "index" else line.weight
                     rows.append({"signal_date": t, "industry": line.industry, "model_weight": line.model_weight,
@@ -281,4 +305,4 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
     wide = wide[order]
     return WeightsSchedule(strategy=strategy, level=level, schedule=schedule, lag=lag, params=run_params,
                            signal_dates=sd, trade_dates=pd.DatetimeIndex(trades, name="trade_date"),
-                           weights=wide, holdings=holdings, notes=notes)
+                           weights=wide, holdings=holdings, notes=notes, construction=construction.label())

@@ -1,0 +1,38 @@
+"""The ``--construction`` option of the commands that build a book (rebalance, backtest, paper
+create, report backtest): text as :meth:`allocator.construction.Construction.parse` reads it, the
+keys not given taken from the ``[construction]`` setting of that kind of run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+HELP = ("How the model's weights become the book: active (the model's own book) or "
+        "core_satellite[:core=0.5,top_n=10,buffer=5,weighting=equal|score|model,max_weight=0.1]; "
+        "keys not given come from [construction] {kind} (default: {default}).")
+
+
+def construction_option(kind: str) -> Any:
+    """``--construction`` defaulting to ``[construction] <kind>`` (``client`` or ``research``)."""
+    from allocator.config import ConstructionSettings
+
+    default = getattr(ConstructionSettings(), kind)
+    return click.option("--construction", "construction", metavar="TEXT", default=None,
+                        help=HELP.format(kind=kind, default=default))
+
+
+def resolve(settings: Any, text: str | None, kind: str) -> Any:
+    """The :class:`~allocator.construction.Construction` of ``text`` (or of the setting)."""
+    from allocator.construction import Construction
+
+    base = Construction.parse(getattr(settings.construction, kind))
+    return base if text is None else Construction.parse(text, base=base)
+
+
+def describe(construction: Any, benchmark: str) -> str:
+    """One line naming the construction and what it means."""
+    if construction.is_active:
+        return "construction: active (the model's own concentrated book, no core in the benchmark)"
+    core, satellite = construction.sentences(benchmark)
+    return f"construction: {construction.label()}. {core} {satellite}"
