@@ -135,7 +135,7 @@ def status(store: Any, name: str, windows: tuple[str, ...] | list[str] = DEFAULT
     pending = orders[orders["remaining"] > 0]
     return {
         "name": spec.name, "strategy": spec.strategy, "benchmark": spec.benchmark,
-        "start_date": spec.start_date, "initial_cash": spec.initial_cash,
+        "construction": spec.rules.construction, "start_date": spec.start_date, "initial_cash": spec.initial_cash,
         "date": hist.index[-1] if last is not None else None,
         "days": len(hist),
         "nav": float(last["nav"]) if last is not None else spec.initial_cash,

@@ -89,6 +89,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "treatment_proxy": ("代理 ETF", "proxy ETF"),
     "treatment_redistributed": ("无可交易 ETF，权重按比例分配", "no tradable ETF; weight redistributed"),
     "treatment_cash": ("无可交易 ETF，保留现金", "no tradable ETF; held in cash"),
+    "treatment_core": ("核心仓位", "core"),
+    "core_name": ("核心仓位：沪深300", "Core: CSI 300"),
+    "construction": ("组合构建", "Construction"),
+    "csi300": ("沪深300指数", "the CSI 300"),
     # why
     "why": ("选择理由", "Why these industries"),
     "why_lead": ("入选行业的因子值、排名与一句话理由（按信号日的时点数据重新计算）。",

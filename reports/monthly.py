@@ -107,6 +107,12 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
             "target_shares": p.target_shares if p else None,
             "planned_shares": p.planned_shares if p else None, "planned_value": p.planned_value if p else None})
     recommendation.sort(key=lambda r: -r["weight"])
+    for r in recommendation:
+        if r["treatment"] == "core":
+            r["industry_name"] = translate("core_name", lang)
+    from allocator.construction import Construction
+
+    built = Construction.parse(record.decision.construction)
     plan = record.plan.to_ledger()
 
     # Why: the model again on the stored data as of the signal date.
@@ -153,6 +159,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
         (translate("portfolio", lang), spec.name),
         (translate("model", lang), f"{spec.strategy} — {model_label(spec.strategy, lang)}"),
         (translate("benchmark", lang), f"{spec.benchmark} ({translate('bench_' + spec.benchmark, lang)})"),
+        (translate("construction", lang), built.label()),
         (translate("signal_date", lang), signal.strftime("%Y-%m-%d")),
         (translate("trade_date", lang), trade.strftime("%Y-%m-%d")),
         (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
@@ -161,6 +168,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     fresh = record.freshness or _freshness_of(panel, spec, record, signal, freshness_settings)
     return {
         "cover_warning": fresh.banner(lang),
+        "construction_lines": list(built.sentences(translate("csi300", lang), lang)),
         "freshness": {"stale": bool(fresh.stale), "lines": fresh.lines(lang), "banner": fresh.banner(lang),
                       "inputs": ("、" if lang == "zh" else ", ").join(
                           input_label(i.input, lang) for i in fresh.inputs)},

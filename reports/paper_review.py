@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 
 from reports.context import instrument_names, tracking_rows
 from reports.i18n import model_label, translate

@@ -34,5 +34,5 @@ def describe(construction: Any, benchmark: str) -> str:
     """One line naming the construction and what it means."""
     if construction.is_active:
         return "construction: active (the model's own concentrated book, no core in the benchmark)"
-    core, satellite = construction.sentences(benchmark)
+    core, satellite = construction.sentences(benchmark)  # e.g. "the CSI 300"
     return f"construction: {construction.label()}. {core} {satellite}"

@@ -272,8 +272,8 @@ def status_cmd(app: AppContext, name: str, windows: tuple[str, ...], as_json: bo
     if as_json:
         echo_json(payload)
         return
-    click.echo(f"{name}: model {payload['strategy']}, started {payload['start_date'].date()} with "
-               f"{payload['initial_cash']:,.2f} CNY; benchmark {payload['benchmark']}")
+    click.echo(f"{name}: model {payload['strategy']}, construction {payload['construction']}, started "
+               f"{payload['start_date'].date()} with {payload['initial_cash']:,.2f} CNY; benchmark {payload['benchmark']}")
     if payload["date"] is None:
         click.echo("no day stepped yet: run `allocator paper run " + name + "`")
         return

@@ -374,7 +374,20 @@ def render_sweep(d: dict[str, Any], limit: int) -> str:
     if b:
         lines.append(f"\nbest in sample: {b['variant']} (IS IR {_num(b['is_information_ratio'])}) ranks "
                      f"{_int(b['oos_rank'])} of {d['variants']} out of sample (OOS IR {_num(b['oos_information_ratio'])})")
+    lines += overfitting_lines(d.get("overfitting"))
     return "\n".join(lines)
+
+
+def overfitting_lines(o: dict[str, Any] | None) -> list[str]:
+    """The PBO and deflated Sharpe ratio of a grid, with what they mean."""
+    if not o:
+        return ["overfitting: not measured (fewer than two distinct variants or eight months)"]
+    return [f"probability of backtest overfitting (CSCV, {o['blocks']} blocks, {o['splits']:,} splits, "
+            f"{o['variants']} distinct variants, {o['basis']}): {_pct(o['pbo'], digits=0)} -- how often the "
+            "in-sample best ranks in the bottom half out of sample",
+            f"deflated Sharpe ratio of the variant best over the whole period ({o['best_variant']}, monthly IR {_num(o['best_monthly_ir'])} "
+            f"against {_num(o['expected_max_monthly_ir'])} expected from the best of {o['trials']} skill-less "
+            f"variants): {_num(o['deflated_sharpe'])} -- the probability its edge is real"]
 
 
 @research.command("sweep")
@@ -402,3 +415,101 @@ def sweep_cmd(app: AppContext, strategy: str, start: str, end: str | None, param
     bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps
     d = sweep(panel, strategy, s, e, g, schedule=schedule, cost_bps=bps, split=_split(split)).to_dict()
     echo_json(d) if as_json else click.echo(render_sweep(d, limit))
+
+
+# -- walk-forward ---------------------------------------------------------------------------------
+
+
+def render_walk_forward(d: dict[str, Any]) -> str:
+    wf, ins = d["walk_forward"], d["in_sample_best"]
+    lines = [f"Walk-forward: {d['strategy']}, {d['variants']} distinct variants, choose on the trailing "
+             f"{d['train_months']} months, hold {d['step_months']} months; out of sample {d['start']} -> {d['end']}",
+             ""]
+    rows = [[r["date"], r["until"], r["variant"], _num(r["trailing_ir"]), _pct(r["next_excess"], True),
+             _num(r["next_ir"])] for r in d["decisions"]]
+    lines.append(format_table(["decided", "held until", "variant", "trailing IR", "next excess", "next IR"],
+                              rows, "lllrrr"))
+    lines.append("")
+    rows = [[name, _pct(x["annual_return"]), _pct(x["excess_return"], True), _pct(x["tracking_error"]),
+             _num(x["information_ratio"]), _pct(x["max_drawdown"])]
+            for name, x in (("walk-forward (chosen before each period)", wf),
+                            (f"in-sample best ({d['in_sample_best_variant']}, chosen with hindsight)", ins))]
+    lines.append(format_table(["record", "ann. return", "excess", "TE", "IR", "max DD"], rows, "lrrrrr"))
+    lines.append("The walk-forward row is what choosing the parameters would have earned; the gap to the "
+                 "hindsight row is what a sweep's best row flatters.")
+    return "\n".join(lines)
+
+
+@research.command("walk-forward")
+@_common
+@click.option("--grid", multiple=True, metavar="NAME=V1,V2",
+              help="Parameter values (repeatable; full product). Default: the model's grid.")
+@click.option("--train", "train_months", type=int, default=36, show_default=True,
+              help="Months of trailing record each choice is made on.")
+@click.option("--step", "step_months", type=int, default=12, show_default=True,
+              help="Months each choice is held before the next.")
+@click.option("--cost-bps", type=float, default=None, help="Per side (default: config costs.cost_bps).")
+@pass_app
+@_usage_errors
+def walk_forward_cmd(app: AppContext, strategy: str, start: str, end: str | None, params: tuple[str, ...],
+                     as_json: bool, grid: tuple[str, ...], train_months: int, step_months: int,
+                     cost_bps: float | None) -> None:
+    """Choose parameters on a trailing window only, hold them for the next period, roll; the stitched
+    out-of-sample record beside the in-sample (hindsight) best."""
+    from engine.research._common import parse_grid
+    from engine.research.walk_forward import walk_forward
+
+    if params:
+        raise click.UsageError("walk-forward takes its parameters from --grid, not --param")
+    g = parse_grid(grid) if grid else None
+    panel, s, e, _ = _setup(app, strategy, start, end, ())
+    bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps
+    d = walk_forward(panel, strategy, s, e, g, train_months=train_months, step_months=step_months,
+                     cost_bps=bps).to_dict()
+    echo_json(d) if as_json else click.echo(render_walk_forward(d))
+
+
+# -- constructions --------------------------------------------------------------------------------
+
+
+def render_constructions(d: dict[str, Any]) -> str:
+    lines = [f"Constructions: {d['strategy']}, {d['level']} level, {d['cost_bps']:g} bp per side, vs {d['benchmark']}, "
+             f"{d['start']} -> {d['end']}; out of sample from {d['split']}", ""]
+    rows = []
+    for r in d["rows"]:
+        for part, label in (("in_sample", "in sample"), ("out_of_sample", "out of sample")):
+            f = r[part]
+            if f is None:
+                continue
+            rows.append([r["name"] if part == "in_sample" or r["in_sample"] is None else "", label,
+                         _pct(f["tracking_error"]), _pct(f["max_relative_drawdown"]), _num(f["turnover"], ".1f"),
+                         _pct(f["costs"], digits=2), _pct(f["excess_return"], True), _num(f["information_ratio"])])
+    lines.append(format_table(["construction", "sample", "TE", "max rel. DD", "turnover/yr", "costs/yr", "excess",
+                               "IR"], rows, "llrrrrrr"))
+    lines += ["", *[f"{r['name']}: {r['construction']}" for r in d["rows"]],
+              "Construction is a risk dial: it moves tracking error, drawdown and turnover a lot and the "
+              "information ratio little; choose it for the risk, not on these returns."]
+    return "\n".join(lines)
+
+
+@research.command("constructions")
+@_common
+@click.option("--construction", "extra", multiple=True, metavar="TEXT",
+              help="A construction to compare (repeatable; default: the four of the module's table).")
+@click.option("--level", type=click.Choice(["index", "etf"]), default="index", show_default=True)
+@click.option("--cost-bps", type=float, default=None, help="Per side (default: config costs.cost_bps).")
+@_SPLIT
+@pass_app
+@_usage_errors
+def constructions_cmd(app: AppContext, strategy: str, start: str, end: str | None, params: tuple[str, ...],
+                      as_json: bool, extra: tuple[str, ...], level: str, cost_bps: float | None, split: str) -> None:
+    """Tracking error, relative drawdown, turnover, costs and IR of a model under each construction."""
+    from engine.research.constructions import DEFAULT_CONSTRUCTIONS, constructions_table
+
+    if params:
+        raise click.UsageError("constructions runs the model with its configured parameters; drop --param")
+    panel, s, e, _ = _setup(app, strategy, start, end, ())
+    bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps
+    chosen = [(text, text) for text in extra] if extra else list(DEFAULT_CONSTRUCTIONS)
+    d = constructions_table(panel, strategy, s, e, chosen, level=level, cost_bps=bps, split=_split(split))
+    echo_json(d) if as_json else click.echo(render_constructions(d))

@@ -78,6 +78,7 @@ class SweepResult:
     params: tuple[Mapping[str, Any], ...]   # flat overrides per variant, in table order
     table: pd.DataFrame                     # COLUMNS, sorted by in-sample IR (best first)
     distinct_schedules: int | None = None   # distinct weight schedules among the variants
+    overfitting: Mapping[str, Any] | None = None  # PBO and deflated Sharpe (SweepBooks.overfitting)
 
     def __post_init__(self) -> None:
         from types import MappingProxyType
@@ -104,6 +105,7 @@ class SweepResult:
             "variants": len(self.table), "distinct_schedules": self.distinct_schedules,
             "sorted_by": "is_information_ratio",
             "is_oos_rank_correlation": finite(self.is_oos_rank_correlation),
+            "overfitting": None if self.overfitting is None else {k: finite(v) for k, v in self.overfitting.items()},
             "best_in_sample": None if best is None else {
                 "variant": best["variant"], "is_information_ratio": finite(best["is_information_ratio"]),
                 "oos_information_ratio": finite(best["oos_information_ratio"]),
@@ -230,13 +232,61 @@ def distinct_rows(W: np.ndarray) -> tuple[list[int], np.ndarray]:
     return first, inverse
 
 
-def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
-          grid: Mapping[str, Sequence[Any]] | None = None, *, schedule: str = "monthly", cost_bps: float = 23.0,
-          split: object = SPLIT, show_progress: bool | None = None, fast: bool = True) -> SweepResult:
-    """Backtest every combination of ``grid`` (default: the model's registered ``sweep_grid``) and rank by
-    in-sample IR (module docstring). A dotted name (``ptc_aggressive.max_crowding``) overrides a
-    nested parameter section. ``fast=False`` runs the model per variant and date, backtests every
-    variant and computes its metrics one by one (the reference the fast path is tested against)."""
+@dataclass(frozen=True)
+class SweepBooks:
+    """Every variant of a grid backtested once (distinct weight schedules only)."""
+
+    variants: list[dict[str, Any]]
+    first: list[int]            # the first variant of each distinct schedule
+    inverse: np.ndarray         # per variant, its schedule's index in ``first``
+    batch: Any                  # engine.backtest.VectorBatch of the distinct schedules
+    benchmark: pd.Series        # the benchmark's daily returns
+    benchmark_code: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def labels(self) -> list[str]:
+        """A label per distinct schedule (its first variant's)."""
+        return [label(self.variants[i]) for i in self.first]
+
+    def daily_returns(self) -> pd.DataFrame:
+        """Dates x distinct schedules daily returns (the first day from a NAV of 1)."""
+        nav = self.batch.nav
+        r = nav.pct_change()
+        r.iloc[0] = nav.iloc[0] - 1.0
+        r.columns = self.labels
+        return r
+
+    def overfitting(self, blocks: int = 16) -> dict[str, Any] | None:
+        """PBO (CSCV) and the deflated Sharpe ratio of the best distinct schedule, both on monthly
+        active returns against the benchmark (:mod:`allocator.metrics.overfitting`); None with
+        fewer than two distinct schedules or eight months."""
+        from allocator.metrics.overfitting import deflated_sharpe_of, pbo
+
+        if len(self.first) < 2:
+            return None
+        r = self.daily_returns()
+        b = self.benchmark.reindex(r.index).fillna(0.0)
+        book = (1.0 + r).resample("ME").prod() - 1.0
+        bench = (1.0 + b).resample("ME").prod() - 1.0
+        active = book.sub(bench, axis=0).dropna()
+        s = min(blocks, (len(active) // 2) // 2 * 2)
+        if s < 4:
+            return None
+        p = pbo(active.to_numpy(), blocks=s)
+        d = deflated_sharpe_of(active.to_numpy())
+        return {"basis": f"monthly active returns vs {self.benchmark_code}", **p.to_dict(),
+                "months": len(active), "best_variant": self.labels[d["best"]] if "best" in d else None,
+                "best_monthly_ir": d["sharpe"], "expected_max_monthly_ir": d["expected_max_sharpe"],
+                "deflated_sharpe": d["deflated_sharpe"], "trials": d["trials"]}
+
+
+def sweep_books(panel: MarketPanel, strategy: str, start: object, end: object,
+                grid: Mapping[str, Sequence[Any]] | None = None, *, schedule: str = "monthly",
+                cost_bps: float = 23.0, show_progress: bool | None = None, fast: bool = True) -> SweepBooks:
+    """Every variant of ``grid`` (default: the model's registered ``sweep_grid``) backtested once:
+    the weights, the distinct schedules and one batch run of them."""
     from engine.backtest import run_vector_batch
 
     if grid is None:
@@ -246,7 +296,6 @@ def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
     variants = expand(grid)
     s_ts = pd.Timestamp(start)  # type: ignore[arg-type]
     e_ts = min(pd.Timestamp(end), panel.last_date)  # type: ignore[arg-type]
-    cut = pd.Timestamp(split)  # type: ignore[arg-type]
     sig = panel.calendar.signal_dates(s_ts, e_ts, schedule)
     sig = sig[sig <= panel.last_date]
     trades = pd.DatetimeIndex([trade_date(panel, t) for t in sig])
@@ -274,7 +323,26 @@ def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
         first, inverse = list(range(len(variants))), np.arange(len(variants))
     batch = run_vector_batch(panel.returns(codes), W[first], codes, trades, cost_bps, s_ts, e_ts)
     bench_code = panel.universe.benchmark_price
-    bench = panel.returns([bench_code])[bench_code]
+    return SweepBooks(variants, first, inverse, batch, panel.returns([bench_code])[bench_code], bench_code,
+                      s_ts, e_ts)
+
+
+def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
+          grid: Mapping[str, Sequence[Any]] | None = None, *, schedule: str = "monthly", cost_bps: float = 23.0,
+          split: object = SPLIT, show_progress: bool | None = None, fast: bool = True) -> SweepResult:
+    """Backtest every combination of ``grid`` (default: the model's registered ``sweep_grid``) and rank by
+    in-sample IR (module docstring). A dotted name (``ptc_aggressive.max_crowding``) overrides a
+    nested parameter section. ``fast=False`` runs the model per variant and date, backtests every
+    variant and computes its metrics one by one (the reference the fast path is tested against).
+    The result carries the PBO and deflated Sharpe ratio of the grid (:meth:`SweepBooks.overfitting`)."""
+    if grid is None:
+        grid = registry.spec(strategy).sweep_grid
+        if not grid:
+            raise ValueError(f"no default grid for {strategy}; pass one (e.g. holdings=3,5,8)")
+    cut = pd.Timestamp(split)  # type: ignore[arg-type]
+    books = sweep_books(panel, strategy, start, end, grid, schedule=schedule, cost_bps=cost_bps,
+                        show_progress=show_progress, fast=fast)
+    variants, first, inverse, batch, bench = books.variants, books.first, books.inverse, books.batch, books.benchmark
     rate = cost_bps / 1e4
     if fast:
         stats = summaries_batch(batch.nav.to_numpy().T, pd.DatetimeIndex(batch.nav.index),
@@ -290,6 +358,8 @@ def sweep(panel: MarketPanel, strategy: str, start: object, end: object,
     order = table.sort_values(["is_information_ratio", "oos_information_ratio"], ascending=False,
                               na_position="last").index
     table = table.loc[order].reset_index(drop=True)[list(COLUMNS)]
-    return SweepResult(strategy=strategy, schedule=schedule, cost_bps=float(cost_bps), start=s_ts, end=e_ts,
-                       split=cut, benchmark=bench_code, grid={k: list(v) for k, v in grid.items()},
-                       params=tuple(variants[i] for i in order), table=table, distinct_schedules=len(first))
+    return SweepResult(strategy=strategy, schedule=schedule, cost_bps=float(cost_bps), start=books.start,
+                       end=books.end, split=cut, benchmark=books.benchmark_code,
+                       grid={k: list(v) for k, v in grid.items()},
+                       params=tuple(variants[i] for i in order), table=table, distinct_schedules=len(first),
+                       overfitting=books.overfitting())
