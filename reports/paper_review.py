@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from reports.context import instrument_names, tracking_rows
 from reports.i18n import model_label, translate
 from reports.render import ReportError, pct, sign_class
