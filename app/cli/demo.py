@@ -129,14 +129,19 @@ def demo(app: AppContext, ctx: click.Context, out_dir: Path, capital: float) -> 
     names = {i.index_code: i.name for i in app.universe.industries}
     etf_map = load_etf_map()
     trade_signal, etf_note = current_etf_signal(panel, etf_map, s.freshness, signal)
-    _section(f"5. recommendation for {capital:,.0f} CNY per model (signal date {trade_signal.date()})")
+    from allocator.construction import Construction
+
+    client = Construction.parse(s.construction.client)
+    _section(f"5. recommendation for {capital:,.0f} CNY per model (signal date {trade_signal.date()}, "
+             f"construction {client.label()})")
     click.echo(etf_note)
+    click.echo(" ".join(client.sentences("the CSI 300")))
     for name in registry.names(allocating_only=True):
         click.echo("")
         rec = recommend(panel, name, trade_signal, Book(cash=capital), etf_map,
                         CostModel.from_settings(s.costs),
                         PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value),
-                        freshness=s.freshness)
+                        freshness=s.freshness, construction=client)
         click.echo(render_recommendation(rec, names))
 
     from app.cli.paper_cmds import demo_books

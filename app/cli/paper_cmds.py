@@ -368,7 +368,7 @@ def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, 
 
     import paper.models  # noqa: F401
     from paper.engine import ModelRunner, run_portfolio
-    from paper.ledger import BookRules, PortfolioSpec, create_portfolio, list_portfolio_names, to_fen
+    from paper.ledger import BookRules, PortfolioSpec, create_portfolio, list_portfolio_names, load_portfolio, to_fen
     from paper.market import market_view
     from paper.tracking import tracking
     from strategies import registry
@@ -406,7 +406,8 @@ def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, 
             bar.close()
         click.echo(f"\n{name}: model {model}, {capital:,.0f} CNY from {start.date()} to "
                    f"{report.up_to_date.date() if report.up_to_date is not None else '-'} "
-                   f"({report.rebalances} rebalance(s) this run), benchmark {bench}")
+                   f"({report.rebalances} rebalance(s) this run), benchmark {bench}, "
+                   f"construction {load_portfolio(store, name).rules.construction}")
         click.echo(render_tracking(tracking(store, name, ["1M", "3M", "6M"]), bench))
     return names
 
