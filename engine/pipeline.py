@@ -30,6 +30,7 @@ from allocator.etf_map import EtfMap, IndustryAllocation, allocate
 from allocator.freshness import Freshness, assess, model_inputs
 from allocator.orders import Book, CostModel, Order, OrderPlan, PlanParams, SkippedOrder, TargetLine, plan_orders
 from allocator.panel import MarketPanel, panel_fingerprint
+from allocator.risk import ExAnte, ex_ante
 from strategies import registry
 
 PRICE_AT_TRADE_DATE = "trade-date close"
@@ -77,6 +78,7 @@ class Decision:
     static: bool = False
     construction: str = "active"
     model_weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    ex_ante: ExAnte | None = None
 
     @property
     def core(self) -> float:
@@ -212,6 +214,7 @@ class RebalanceRecord:
             "strategy": self.strategy,
             "construction": self.decision.construction,
             "core": self.decision.core,
+            "ex_ante": self.decision.ex_ante.to_dict() if self.decision.ex_ante is not None else None,
             "asof": self.signal_date.strftime("%Y-%m-%d"),
             "trade_date": self.trade_date.strftime("%Y-%m-%d"),
             "price_basis": self.price_basis,
@@ -247,6 +250,8 @@ class RebalanceRecord:
             if d.construction != "active":  # only then: the model's own book's records stay as they were
                 out["construction"] = d.construction
                 out["model_weights"] = dict(d.model_weights)
+            if d.ex_ante is not None:
+                out["ex_ante"] = d.ex_ante.to_dict()
         out["prices"] = dict(self.prices)
         out["unpriced"] = list(self.unpriced)
         out["plan"] = self.plan.to_ledger()
@@ -274,6 +279,7 @@ class RebalanceRecord:
             static=bool(output.get("static", False)),
             construction=str(output.get("construction", "active")),
             model_weights=_frozen(output.get("model_weights") or output.get("industry_weights")),
+            ex_ante=ExAnte.from_dict(output["ex_ante"]) if output.get("ex_ante") else None,
         )
         return cls(decision, pd.Timestamp(trade_date), price_basis,  # type: ignore[arg-type]
                    _frozen(output.get("prices")), PlanSummary.from_ledger(output.get("plan", {}), orders),
@@ -308,10 +314,14 @@ def decide(panel: MarketPanel, strategy: str, signal_date: object, etf_map: EtfM
     held = dict(book.industry_weights)
     selected = tuple(SelectedIndustry(i.code, held.get(i.code, i.weight), i.composite, i.reason_en)
                      for i in result.industries if i.code in held or (construction.is_active and i.selected))
+    bench = cut.universe.benchmark_total_return
+    bench = bench if bench in cut.bars["close"].columns else cut.universe.benchmark_price
+    codes = sorted(c for c, w in etf_weights.items() if w > 0)
+    risk = ex_ante(cut.returns([c for c in [*codes, bench] if c in cut.bars["close"].columns]), etf_weights, bench)
     return Decision(strategy, pd.Timestamp(result.asof), _frozen(held), selected,
                     tuple(_frozen(mi.to_dict()) for mi in result.missing_inputs), (*result.notes, *book.notes),
                     lines, _frozen(etf_weights), panel_fingerprint(cut), construction=construction.label(),
-                    model_weights=_frozen(result.weights))
+                    model_weights=_frozen(result.weights), ex_ante=risk)
 
 
 def plan_record(decision: Decision, book: Book, prices: Mapping[str, float], price_basis: str,

@@ -90,6 +90,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "treatment_redistributed": ("无可交易 ETF，权重按比例分配", "no tradable ETF; weight redistributed"),
     "treatment_cash": ("无可交易 ETF，保留现金", "no tradable ETF; held in cash"),
     "treatment_core": ("核心仓位", "core"),
+    "risk_ex_ante": ("按过去 {window} 个交易日的波动估计，本月组合相对 {benchmark} 的预期跟踪误差约为每年 {te}；"
+                     "共 {n} 个持仓，最大权重 {top}。",
+                     "From the last {window} trading days, this month's book has an expected tracking error of "
+                     "about {te} a year against {benchmark}; {n} holdings, the largest {top}."),
     "core_name": ("核心仓位：沪深300", "Core: CSI 300"),
     "construction": ("组合构建", "Construction"),
     "csi300": ("沪深300指数", "the CSI 300"),

@@ -165,6 +165,11 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
         (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
     ]
     risk = _risk_points(recommendation, life, bool(record.missing_inputs), lang)
+    ea = record.decision.ex_ante
+    if ea is not None and ea.tracking_error is not None:
+        risk.insert(0, translate("risk_ex_ante", lang, window=ea.window, benchmark=ea.benchmark,
+                                 te=pct(ea.tracking_error, 1), n=ea.holdings,
+                                 top=", ".join(f"{c} {w:.0%}" for c, w in ea.largest[:1])))
     fresh = record.freshness or _freshness_of(panel, spec, record, signal, freshness_settings)
     return {
         "cover_warning": fresh.banner(lang),

@@ -17,6 +17,7 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
     lines += [f"{rec.strategy}: signal {d['asof']} (close), trade {d['trade_date']} at the close; "
              f"prices: {d['price_basis']}",
              f"construction: {d['construction']}" + (f" ({d['core']:.0%} core)" if d["core"] else ""),
+             *([rec.decision.ex_ante.line()] if rec.decision.ex_ante is not None else []),
              f"book value {d['book_value']:,.2f} CNY, cash before {d['cash_before']:,.2f}", ""]
     rows = [[t["industry"], t["industry_name"] or "", f"{t['model_weight']:.1%}", f"{t['weight']:.1%}",
              t["etf"] or "-", t["etf_name"] or "", f"{t['shares']:,}", f"{t['shares'] // 100:,}",

@@ -63,3 +63,12 @@ def test_backtests_take_every_construction_at_both_levels(real_panel) -> None:  
     core_rows = h[h["treatment"] == "core"]
     assert len(core_rows) == len(etf.weights.signal_dates) and set(core_rows["code"]) == {"510300.SH"}
     assert etf.weights.construction == CORE_SAT.label()
+
+
+def test_the_ex_ante_risk_is_known_before_the_trade_and_falls_with_the_core(real_panel) -> None:  # type: ignore[no-untyped-def]
+    etf_map = load_etf_map()
+    own = decide(real_panel, "ptc", SIGNAL, etf_map).ex_ante
+    cs = decide(real_panel, "ptc", SIGNAL, etf_map, construction=CORE_SAT).ex_ante
+    assert own is not None and cs is not None and own.benchmark == "H00300.CSI"
+    assert 0 < cs.tracking_error < own.tracking_error / 2
+    assert cs.largest[0] == ("510300.SH", pytest.approx(0.5)) and cs.holdings >= 6
