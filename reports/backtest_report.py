@@ -59,7 +59,7 @@ def _attribution(panel: Any, name: str, start: Any, end: Any) -> dict[str, Any]:
 
 
 def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: str, *, level: str = "index",
-                     cost_bps: float = 23.0) -> dict[str, Any]:
+                     cost_bps: float = 23.0, construction: Any | None = None) -> dict[str, Any]:
     """Everything ``backtest.html`` shows."""
     from engine.backtest import backtest
     from reports import charts
@@ -68,7 +68,7 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
     navs: dict[str, pd.Series] = {}
     bench_name, bench_nav = None, None
     for name in names:
-        rep = backtest(panel, name, start, end, level=level, cost_bps=cost_bps)
+        rep = backtest(panel, name, start, end, level=level, cost_bps=cost_bps, construction=construction)
         d = rep.to_dict(nav=False)
         nav = rep.result.nav / rep.result.nav.iloc[0]
         navs[name] = nav
@@ -111,6 +111,7 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
         (translate("level", lang), level), (translate("schedule", lang), first["schedule"]),
         (translate("costs", lang), f"{cost_bps:g} bp"),
         (translate("engine", lang), first["engine"]),
+        (translate("construction", lang), first["construction"]),
     ]
     early = [m for m in models if m["ends_early"]]
     return {

@@ -19,11 +19,14 @@ def monthly_report(store: Any, panel: Any, portfolio: str, month: str, output: P
 
 
 def backtest_report(panel: Any, strategies: list[str], start: Any, end: Any, output: Path, lang: str = "zh",
-                    fmt: str = "pdf", *, level: str = "index", cost_bps: float = 23.0) -> Rendered:
-    """Write the backtest report of ``strategies`` over ``[start, end]``."""
+                    fmt: str = "pdf", *, level: str = "index", cost_bps: float = 23.0,
+                    construction: Any | None = None) -> Rendered:
+    """Write the backtest report of ``strategies`` over ``[start, end]`` (``construction``: how
+    each model's weights become the book, default the model's own)."""
     from reports.backtest_report import backtest_context
 
-    context = backtest_context(panel, strategies, start, end, lang, level=level, cost_bps=cost_bps)
+    context = backtest_context(panel, strategies, start, end, lang, level=level, cost_bps=cost_bps,
+                               construction=construction)
     return write_report(render_html("backtest.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]
 
 

@@ -42,9 +42,11 @@ def render_backtests(reports: dict[str, dict]) -> str:  # type: ignore[type-arg]
         rows += metrics_rows(f"out-of-sample (>= {split['date']})", split["out_of_sample"])
         lines.append(format_table(METRIC_HEADERS, rows, "l" + "r" * 9))
         yrows = [[str(y["year"]), _p(y["return"]), _p(y["benchmark_return"]), _p(y["excess_return"], True),
-                  _p(y["max_drawdown"]), _p(y["tracking_error"]), _r(y["information_ratio"])] for y in d["years"]]
+                  _p(y["max_drawdown"]), _p(y["tracking_error"]), _r(y["information_ratio"]),
+                  _r(y.get("turnover")), "-" if y.get("costs") is None else f"{y['costs']:.2%}"] for y in d["years"]]
         lines.append("")
-        lines.append(format_table(["year", "return", "benchmark", "excess", "max DD", "TE", "IR"], yrows, "lrrrrrr"))
+        lines.append(format_table(["year", "return", "benchmark", "excess", "max DD", "TE", "IR", "turnover",
+                                   "costs"], yrows, "lrrrrrrrr"))
         lines += [f"note: {n}" for n in d.get("notes", [])]
         lines.append("")
     if len(reports) > 1:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from app.cli import AppContext, pass_app
+from app.cli.construction_opt import construction_option
 
 _LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                      help="Report language.")
@@ -55,18 +56,21 @@ def monthly_cmd(app: AppContext, portfolio: str, month: str, output: Path, lang:
 @click.option("--end", default=None, metavar="DATE", help="Default: the last date with data.")
 @click.option("--level", type=click.Choice(["index", "etf"]), default="index", show_default=True)
 @click.option("--cost-bps", type=float, default=None, help="Per side (default: [costs] cost_bps).")
+@construction_option("research")
 @_OUT
 @_LANG
 @_FORMAT
 @pass_app
 def backtest_cmd(app: AppContext, strategies: str, start: str, end: str | None, level: str, cost_bps: float | None,
-                 output: Path, lang: str, fmt: str | None) -> None:
+                 construction: str | None, output: Path, lang: str, fmt: str | None) -> None:
     """Backtest report: metrics vs the benchmark, in/out of sample, years, NAV and drawdowns,
     monthly excess heatmap, turnover and costs, IC and attribution."""
+    from app.cli import construction_opt
     from app.cli.dates import parse_date
     from reports.build import backtest_report
     from strategies import registry
 
+    built = construction_opt.resolve(app.settings, construction, "research")
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [n for n in names if n not in registry.names()]
     if not names or unknown:
@@ -77,7 +81,8 @@ def backtest_cmd(app: AppContext, strategies: str, start: str, end: str | None, 
     s = parse_date(start, "--start")
     e = parse_date(end, "--end") if end else panel.last_date
     bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps
-    _done(backtest_report(panel, names, s, e, output, lang, _format(output, fmt), level=level, cost_bps=bps))
+    _done(backtest_report(panel, names, s, e, output, lang, _format(output, fmt), level=level, cost_bps=bps,
+                          construction=built))
 
 
 @report.command("paper")

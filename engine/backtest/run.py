@@ -80,9 +80,10 @@ class BacktestReport:
         period (``turnover`` annualised one-side; ``costs`` paid / mean NAV),
         ``average_turnover`` (per rebalance), ``split`` with ``date``, ``in_sample`` and
         ``out_of_sample`` (same keys), ``years`` (one row per calendar year: ``year`` and
-        :data:`allocator.metrics.YEARLY_COLUMNS`), ``fallback`` (ETF level: lines held through the
-        industry index), ``notes`` and ``nav`` (date -> NAV, capital 1.0; left out with
-        ``nav=False``).
+        :data:`allocator.metrics.YEARLY_COLUMNS`, plus the year's one-side ``turnover`` and ``costs``
+        over its mean NAV), ``per_rebalance`` (``trade_date``, one-side ``turnover``, ``costs`` in NAV
+        units), ``fallback`` (ETF level: lines held through the industry index), ``notes`` and
+        ``nav`` (date -> NAV, capital 1.0; left out with ``nav=False``).
         """
         s = self.metrics.summary
 
@@ -90,9 +91,17 @@ class BacktestReport:
             return {k: _finite(summary[k]) for k in REPORT_KEYS}
 
         years = []
+        res = self.result
+        turn_year = pd.DatetimeIndex(res.turnover.index).year
+        nav_year = pd.DatetimeIndex(res.nav.index).year
         for year, row in self.metrics.yearly.iterrows():
             row_out = {c: _finite(row[c]) for c in YEARLY_COLUMNS}
             row_out["days"] = int(row["days"])
+            # What the book traded and paid that year: one-side turnover, and costs over the mean NAV.
+            in_year = turn_year == year
+            mean_nav = float(res.nav[nav_year == year].mean())
+            row_out["turnover"] = _finite(float(res.turnover[in_year].sum()))
+            row_out["costs"] = _finite(float(res.costs[in_year].sum()) / mean_nav if mean_nav > 0 else float("nan"))
             years.append({"year": int(year), **row_out})
         fb = self.weights.fallback
         out: dict[str, Any] = {
@@ -118,6 +127,9 @@ class BacktestReport:
             "fallback": [{"signal_date": _finite(r.signal_date), "industry": r.industry, "weight": _finite(r.weight),
                           "reason": r.reason} for r in fb.itertuples()],
             "notes": list(self.notes),
+            "per_rebalance": [{"trade_date": _finite(d), "turnover": _finite(float(t)), "costs": _finite(float(c))}
+                              for d, t, c in zip(res.turnover.index, res.turnover.to_numpy(), res.costs.to_numpy(),
+                                                 strict=True)],
         }
         if nav:
             out["nav"] = {d.strftime("%Y-%m-%d"): float(v) for d, v in self.result.nav.items()}
