@@ -58,6 +58,7 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
         (translate("benchmark", lang), f"{spec.benchmark} ({translate('bench_' + spec.benchmark, lang)})"),
         (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
         (translate("schedule", lang), spec.rules.schedule),
+        (translate("construction", lang), spec.rules.construction),
         (translate("rebalances", lang), str(len(rebalances))),
     ]
     return {

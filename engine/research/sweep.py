@@ -116,16 +116,47 @@ class SweepResult:
         }
 
 
+#: Grid names under this prefix set the construction (``construction.core=0,0.5``,
+#: ``construction.top_n=5,10``): a core-satellite from these fields (:mod:`allocator.construction`).
+CONSTRUCTION = "construction."
+
+
+def split_variant(flat: Mapping[str, Any]) -> tuple[dict[str, Any], Any | None]:
+    """(the model's parameters, the :class:`~allocator.construction.Construction` or None) of a
+    variant whose grid may hold ``construction.*`` names."""
+    from allocator.construction import Construction
+
+    model = {k: v for k, v in flat.items() if not k.startswith(CONSTRUCTION)}
+    fields = {k[len(CONSTRUCTION):]: v for k, v in flat.items() if k.startswith(CONSTRUCTION)}
+    if not fields:
+        return model, None
+    return model, Construction.from_mapping({"kind": "core_satellite", **fields})
+
+
 def variant_weights(panel: MarketPanel, strategy: str, flat: Mapping[str, Any], signals: pd.DatetimeIndex,
                     codes: list[str]) -> np.ndarray:
-    """Signal dates x codes weights of one parameter variant (the model run at each date)."""
+    """Signal dates x codes weights of one parameter variant (the model run at each date, then
+    its construction when the variant names one: the core in the benchmark's price index, which
+    ``codes`` must then hold)."""
+    from allocator.construction import construct
 
-    params = nested_overrides(flat) if flat else None
+    model, built = split_variant(flat)
+    params = nested_overrides(model) if model else None
     col = {c: j for j, c in enumerate(codes)}
+    core = col.get(panel.universe.benchmark_price)
     W = np.zeros((len(signals), len(codes)))
+    previous: tuple[str, ...] = ()
     for k, t in enumerate(signals):
         res = registry.run(strategy, panel, t, params)
-        for c, w in res.weights.items():
+        weights: Mapping[str, float] = res.weights
+        if built is not None:
+            book = construct(built, res.weights, {i.code: i.composite for i in res.industries}, previous)
+            previous, weights = book.picks, book.industry_weights
+            if book.core > 0:
+                if core is None:
+                    raise ValueError("a construction with a core needs the benchmark among the codes")
+                W[k, core] = book.core
+        for c, w in weights.items():
             j = col.get(c)
             if j is not None and w > 0:
                 W[k, j] = float(w)
@@ -286,7 +317,8 @@ def sweep_books(panel: MarketPanel, strategy: str, start: object, end: object,
                 grid: Mapping[str, Sequence[Any]] | None = None, *, schedule: str = "monthly",
                 cost_bps: float = 23.0, show_progress: bool | None = None, fast: bool = True) -> SweepBooks:
     """Every variant of ``grid`` (default: the model's registered ``sweep_grid``) backtested once:
-    the weights, the distinct schedules and one batch run of them."""
+    the weights, the distinct schedules and one batch run of them. Grid names under
+    ``construction.`` (:data:`CONSTRUCTION`) vary the construction as well."""
     from engine.backtest import run_vector_batch
 
     if grid is None:
@@ -303,10 +335,12 @@ def sweep_books(panel: MarketPanel, strategy: str, start: object, end: object,
     sig, trades = pd.DatetimeIndex(sig[keep]), pd.DatetimeIndex(trades[keep])
     if len(sig) == 0:
         raise ValueError(f"no {schedule} signal date between {s_ts.date()} and {e_ts.date()}")
-    codes = list(panel.universe.codes)
+    constructed = any(k.startswith(CONSTRUCTION) for k in grid)
+    codes = list(panel.universe.codes) + ([panel.universe.benchmark_price] if constructed else [])
     bar = progress(total=len(variants), desc=f"{strategy} sweep", enabled=show_progress)
     try:
-        builder = registry.spec(strategy).batch_weights if fast else None
+        # A model's batch builder knows its own weights, not constructions.
+        builder = registry.spec(strategy).batch_weights if fast and not constructed else None
         W = builder(panel, variants, sig, codes) if builder is not None else None
         if W is not None:
             bar.update(len(variants))

@@ -79,3 +79,16 @@ def test_a_sweep_reports_its_pbo_and_deflated_sharpe_and_the_walk_forward_runs_o
     wf = walk_forward(real_panel, "rs_mainline", "2016-01-01", "2025-06-30", grid, show_progress=False)
     assert [x.date.strftime("%Y-%m") for x in wf.decisions][:2] == ["2019-02", "2020-02"]  # 36 months after the first trade date 2016-02-01
     assert all(x.variant in books.labels for x in wf.decisions)
+
+
+def test_a_grid_can_vary_the_construction(real_panel) -> None:  # type: ignore[no-untyped-def]
+    from engine.research.sweep import sweep_books
+
+    books = sweep_books(real_panel, "rs_mainline", "2022-01-01", "2023-12-31",
+                        {"construction.core": [0.0, 1.0]}, show_progress=False)
+    assert books.labels == ["construction.core=0", "construction.core=1"]
+    r = books.daily_returns()
+    bench = books.benchmark.reindex(r.index)
+    # All in the core: the CSI 300 price index, apart from the first buy's cost.
+    np.testing.assert_allclose(r.iloc[1:, 1].to_numpy(), bench.iloc[1:].to_numpy(), atol=1e-12)
+    assert not np.allclose(r.iloc[1:, 0].to_numpy(), bench.iloc[1:].to_numpy())
