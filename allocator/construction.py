@@ -304,28 +304,11 @@ def _weights(picks: list[str], weighting: str, scores: Mapping[str, float | None
 
 
 
-def core_allocation(panel: Any, core: float, core_etf: str, benchmark: str, max_price_age: int = 15) -> Any:
-    """The core's line of an ETF allocation on the panel's last date: ``core_etf`` when it is
-    priced within ``max_price_age`` trading days, else cash (said in the reason)."""
-    from allocator.etf_map import IndustryAllocation
-
-    close = panel.bars["close"]
-    recent = close[core_etf].iloc[-(max_price_age + 1):] if core_etf in close.columns else None
-    if recent is None or recent.notna().sum() == 0:
-        why = "not in the store" if recent is None else f"no price in the last {max_price_age} trading days"
-        return IndustryAllocation(benchmark, core, 0.0, None, None, "cash",
-                                  f"core: {core_etf} {why}; the core is kept in cash")
-    inst = panel.instruments
-    name = str(inst.at[core_etf, "name"]) if core_etf in inst.index and "name" in inst.columns else None
-    return IndustryAllocation(benchmark, core, core, core_etf, name, "core",
-                              f"core: {core:.0%} in {core_etf}, the benchmark {benchmark}'s tracking ETF")
-
-
 def held_industries(etf_map: Any, codes: Iterable[str]) -> list[str]:
     """The industries whose mapped ETFs are among ``codes`` (a book's satellite before a rebalance)."""
     held = set(codes)
     return [i.code for i in etf_map.industry if any(e.code in held for e in i.etfs)]
 
 
-__all__ = ["CORE_ETF", "ConstructedBook", "Construction", "cap_weights", "choose", "construct", "core_allocation",
-           "held_industries", "ranked"]
+__all__ = ["CORE_ETF", "ConstructedBook", "Construction", "cap_weights", "choose", "construct", "held_industries",
+           "ranked"]

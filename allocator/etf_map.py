@@ -232,3 +232,20 @@ def check_map(panel: MarketPanel, etf_map: EtfMap) -> pd.DataFrame:
                 "days": len(rets), "correlation": corr, "note": ind.note,
             })
     return pd.DataFrame(rows)
+
+
+def core_allocation(panel: MarketPanel, core: float, core_etf: str, benchmark: str,
+                    max_price_age: int = 15) -> IndustryAllocation:
+    """The core's line of an ETF allocation (:mod:`allocator.construction`) on the panel's last
+    date: ``core_etf`` when it is priced within ``max_price_age`` trading days, else cash (said
+    in the reason)."""
+    close = panel.bars["close"]
+    recent = close[core_etf].iloc[-(max_price_age + 1):] if core_etf in close.columns else None
+    if recent is None or recent.notna().sum() == 0:
+        why = "not in the store" if recent is None else f"no price in the last {max_price_age} trading days"
+        return IndustryAllocation(benchmark, core, 0.0, None, None, "cash",
+                                  f"core: {core_etf} {why}; the core is kept in cash")
+    inst = panel.instruments
+    name = str(inst.at[core_etf, "name"]) if core_etf in inst.index and "name" in inst.columns else None
+    return IndustryAllocation(benchmark, core, core, core_etf, name, "core",
+                              f"core: {core:.0%} in {core_etf}, the benchmark {benchmark}'s tracking ETF")

@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.construction import Construction, construct, core_allocation, held_industries
+from allocator.construction import Construction, construct, held_industries
 from allocator.errors import NoDataError
-from allocator.etf_map import EtfMap, IndustryAllocation, allocate
+from allocator.etf_map import EtfMap, IndustryAllocation, allocate, core_allocation
 from allocator.freshness import Freshness, assess, model_inputs
 from allocator.orders import Book, CostModel, Order, OrderPlan, PlanParams, SkippedOrder, TargetLine, plan_orders
 from allocator.panel import MarketPanel, panel_fingerprint

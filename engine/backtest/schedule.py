@@ -235,7 +235,8 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
     if level == "etf":
         from allocator.etf_map import allocate
 
-    from allocator.construction import Construction, construct, core_allocation
+    from allocator.construction import Construction, construct
+    from allocator.etf_map import core_allocation
 
     construction = construction or Construction()
     core_index = panel.universe.benchmark_price
