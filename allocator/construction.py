@@ -302,8 +302,6 @@ def _weights(picks: list[str], weighting: str, scores: Mapping[str, float | None
     return {k: v / total for k, v in raw.items() if v > 0}
 
 
-
-
 def held_industries(etf_map: Any, codes: Iterable[str]) -> list[str]:
     """The industries whose mapped ETFs are among ``codes`` (a book's satellite before a rebalance)."""
     held = set(codes)
