@@ -249,3 +249,14 @@ def core_allocation(panel: MarketPanel, core: float, core_etf: str, benchmark: s
     name = str(inst.at[core_etf, "name"]) if core_etf in inst.index and "name" in inst.columns else None
     return IndustryAllocation(benchmark, core, core, core_etf, name, "core",
                               f"core: {core:.0%} in {core_etf}, the benchmark {benchmark}'s tracking ETF")
+
+
+def allocate_book(panel: MarketPanel, industry_weights: dict[str, float], etf_map: EtfMap, core: float = 0.0,
+                  core_etf: str = "", benchmark: str = "") -> EtfAllocation:
+    """:func:`allocate` of a constructed book: the satellite's industry weights, plus the core's
+    line (:func:`core_allocation`) when ``core > 0`` -- its ETF then counts in ``etf_weights``."""
+    alloc = allocate(panel, industry_weights, etf_map)
+    if core <= 0:
+        return alloc
+    line = core_allocation(panel, core, core_etf, benchmark, etf_map.selection.max_price_age)
+    return EtfAllocation(alloc.date, (*alloc.lines, line))

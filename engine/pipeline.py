@@ -26,7 +26,7 @@ import pandas as pd
 
 from allocator.construction import Construction, construct, held_industries
 from allocator.errors import NoDataError
-from allocator.etf_map import EtfMap, IndustryAllocation, allocate, core_allocation
+from allocator.etf_map import EtfMap, IndustryAllocation, allocate_book
 from allocator.freshness import Freshness, assess, model_inputs
 from allocator.orders import Book, CostModel, Order, OrderPlan, PlanParams, SkippedOrder, TargetLine, plan_orders
 from allocator.panel import MarketPanel, panel_fingerprint
@@ -302,15 +302,10 @@ def decide(panel: MarketPanel, strategy: str, signal_date: object, etf_map: EtfM
     cut = registry.cut_at(panel, t)
     result = registry.run(strategy, cut, t, dict(model_params or {}) or None)
     construction = construction or Construction()
-    book = construct(construction, result.weights, {i.code: i.composite for i in result.industries}, previous)
-    allocation = allocate(cut, dict(book.industry_weights), etf_map)
+    book = construct(construction, result.weights, result.composites, previous)
+    allocation = allocate_book(cut, dict(book.industry_weights), etf_map, book.core, construction.core_etf,
+                               cut.universe.benchmark_price)
     lines, etf_weights = allocation.lines, allocation.etf_weights
-    if book.core > 0:
-        core = core_allocation(cut, book.core, construction.core_etf, cut.universe.benchmark_price,
-                               etf_map.selection.max_price_age)
-        lines = (*lines, core)
-        if core.etf is not None:
-            etf_weights[core.etf] = etf_weights.get(core.etf, 0.0) + core.weight
     held = dict(book.industry_weights)
     selected = tuple(SelectedIndustry(i.code, held.get(i.code, i.weight), i.composite, i.reason_en)
                      for i in result.industries if i.code in held or (construction.is_active and i.selected))

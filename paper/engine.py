@@ -57,7 +57,7 @@ import pandas as pd
 from allocator.calendar import TradingCalendar
 from allocator.construction import Construction, held_industries
 from allocator.errors import NoDataError
-from allocator.freshness import Freshness, StaleInputs
+from allocator.freshness import Freshness, StaleInputs, last_dates
 from allocator.orders import Book
 from allocator.panel import MarketPanel
 from engine.pipeline import PRICE_PAPER_FILL, REBALANCE_NEEDS, Decision, decide, plan_record, rebalance_freshness
@@ -398,8 +398,6 @@ def behind_the_data(panel: MarketPanel, report: RunReport, start_date: pd.Timest
 
 def price_ends(panel: MarketPanel, benchmark: str, etf_codes: Iterable[str], upto: pd.Timestamp) -> str:
     """Where a book's own prices end on or before ``upto``: its benchmark and the newest ETF bar."""
-    from allocator.freshness import last_dates
-
     close = panel.bars["close"]
     bench = last_dates(close, [benchmark], upto)[benchmark]
     etfs = [d for d in last_dates(close, list(etf_codes), upto).values() if d is not None]

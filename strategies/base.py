@@ -138,6 +138,11 @@ class StrategyResult:
         return MappingProxyType({i.code: i.weight for i in self.industries if i.weight > 0})
 
     @property
+    def composites(self) -> Mapping[str, float | None]:
+        """Each industry's composite score (None: not scored), what a construction ranks by."""
+        return MappingProxyType({i.code: i.composite for i in self.industries})
+
+    @property
     def selected(self) -> list[IndustryScore]:
         return [i for i in self.industries if i.selected]
 

@@ -197,8 +197,6 @@ def calendar_status(calendar: TradingCalendar, today: pd.Timestamp) -> dict:
 def summary_lines(report: dict) -> list[str]:
     """The lines ``data status`` (and ``data update``) open with: the calendar when it ends before
     today, then one line per input (:meth:`~allocator.freshness.InputFreshness.line`)."""
-    from allocator.freshness import Freshness
-
     cal = report["calendar"]
     lines = []
     if not cal["covers_today"]:

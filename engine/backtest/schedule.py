@@ -233,10 +233,9 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
 
         etf_map = load_etf_map()
     if level == "etf":
-        from allocator.etf_map import allocate
+        from allocator.etf_map import allocate_book
 
     from allocator.construction import Construction, construct
-    from allocator.etf_map import core_allocation
 
     construction = construction or Construction()
     core_index = panel.universe.benchmark_price
@@ -252,7 +251,7 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
             continue  # no trading day after the signal in the calendar: it cannot be traded
         result = registry.run(strategy, panel, t, params)
         day_notes = _model_notes(result)
-        book = construct(construction, result.weights, {i.code: i.composite for i in result.industries}, previous)
+        book = construct(construction, result.weights, result.composites, previous)
         previous = book.picks
         day_notes += book.notes
         weights = {c: float(w) for c, w in book.industry_weights.items() if w > 0}
@@ -264,13 +263,8 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
                 rows.append({"signal_date": t, "industry": core_index, "model_weight": book.core, "code": core_index,
                              "weight": book.core, "treatment": "core", "reason": "core: the benchmark index"})
         else:
-            cut = panel.asof(t)
-            alloc = allocate(cut, weights, etf_map)
-            lines = list(alloc.lines)
-            if book.core > 0:
-                lines.append(core_allocation(cut, book.core, construction.core_etf, core_index,
-                                             etf_map.selection.max_price_age))
-            for line in lines:
+            alloc = allocate_book(panel.asof(t), weights, etf_map, book.core, construction.core_etf, core_index)
+            for line in alloc.lines:
                 if line.etf is not None:
                     w = line.model_weight if no_etf == "index" else line.weight
                     rows.append({"signal_date": t, "industry": line.industry, "model_weight": line.model_weight,

@@ -150,7 +150,7 @@ def variant_weights(panel: MarketPanel, strategy: str, flat: Mapping[str, Any], 
         res = registry.run(strategy, panel, t, params)
         weights: Mapping[str, float] = res.weights
         if built is not None:
-            book = construct(built, res.weights, {i.code: i.composite for i in res.industries}, previous)
+            book = construct(built, res.weights, res.composites, previous)
             previous, weights = book.picks, book.industry_weights
             if book.core > 0:
                 if core is None:
