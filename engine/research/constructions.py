@@ -35,16 +35,15 @@ FIGURES = ("excess_return", "tracking_error", "information_ratio", "max_relative
 
 def relative_drawdown(r: np.ndarray, b: np.ndarray) -> float:
     """The maximum drawdown of ``prod(1 + r) / prod(1 + b)`` (daily returns, same days)."""
-    rel = np.cumprod(1.0 + r) / np.cumprod(1.0 + b)
-    peak = np.maximum.accumulate(np.r_[1.0, rel])[1:]
-    return float((rel / peak - 1.0).min()) if len(rel) else float("nan")
+    if not len(r):
+        return float("nan")
+    return float(np.min(kernel.drawdown_path(kernel.levels(r) / kernel.levels(b))))
 
 
 def _figures(report: Any, part: slice | np.ndarray) -> dict[str, float]:
     res = report.result
     nav = res.nav
-    r = nav.pct_change().to_numpy(dtype=float, copy=True)
-    r[0] = nav.iloc[0] - 1.0
+    r = res.returns.to_numpy(dtype=float)
     b = res.benchmark_returns.to_numpy(dtype=float)
     ok = np.isfinite(b) & np.isfinite(r)
     sel = np.zeros(len(r), dtype=bool)

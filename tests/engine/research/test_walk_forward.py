@@ -92,3 +92,29 @@ def test_a_grid_can_vary_the_construction(real_panel) -> None:  # type: ignore[n
     # All in the core: the CSI 300 price index, apart from the first buy's cost.
     np.testing.assert_allclose(r.iloc[1:, 1].to_numpy(), bench.iloc[1:].to_numpy(), atol=1e-12)
     assert not np.allclose(r.iloc[1:, 0].to_numpy(), bench.iloc[1:].to_numpy())
+
+
+def test_the_relative_drawdown_is_measured_from_the_best_relative_point() -> None:
+    from engine.research.constructions import relative_drawdown
+
+    # Book +10 %, then -10 %, benchmark flat: the relative value 1.1 falls to 0.99 (-10 %).
+    assert relative_drawdown(np.array([0.1, -0.1]), np.zeros(2)) == pytest.approx(-0.1)
+    # Falling behind from the start counts from the common start of 1.
+    assert relative_drawdown(np.array([0.0]), np.array([0.25])) == pytest.approx(-0.2)
+
+
+def test_the_constructions_table_agrees_with_the_backtest_of_each_construction(real_panel) -> None:  # type: ignore[no-untyped-def]
+    from allocator.construction import Construction
+    from engine.backtest import backtest
+    from engine.research.constructions import constructions_table
+
+    text = "core_satellite:core=0.5,top_n=10,buffer=5,weighting=equal"
+    d = constructions_table(real_panel, "rs_mainline", "2019-01-01", "2023-12-31", [("own", "active"), ("cs", text)])
+    for row, c in zip(d["rows"], ("active", text), strict=True):
+        bt = backtest(real_panel, "rs_mainline", "2019-01-01", "2023-12-31", construction=Construction.parse(c))
+        want = bt.to_dict(nav=False)
+        assert row["whole"]["tracking_error"] == pytest.approx(want["tracking_error"], rel=1e-9)
+        assert row["whole"]["information_ratio"] == pytest.approx(want["information_ratio"], rel=1e-9)
+        assert row["out_of_sample"]["tracking_error"] == pytest.approx(want["split"]["out_of_sample"]["tracking_error"],
+                                                                       rel=1e-9)
+    assert d["rows"][1]["whole"]["tracking_error"] < d["rows"][0]["whole"]["tracking_error"]
