@@ -11,7 +11,7 @@ holdings and the largest weights.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,6 @@ class ExAnte:
     note: str | None = None
     volatility: float | None = None
     benchmark_volatility: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"tracking_error": self.tracking_error, "volatility": self.volatility,

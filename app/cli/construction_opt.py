@@ -29,10 +29,3 @@ def resolve(settings: Any, text: str | None, kind: str) -> Any:
     base = Construction.parse(getattr(settings.construction, kind))
     return base if text is None else Construction.parse(text, base=base)
 
-
-def describe(construction: Any, benchmark: str) -> str:
-    """One line naming the construction and what it means."""
-    if construction.is_active:
-        return "construction: active (the model's own concentrated book, no core in the benchmark)"
-    core, satellite = construction.sentences(benchmark)  # e.g. "the CSI 300"
-    return f"construction: {construction.label()}. {core} {satellite}"

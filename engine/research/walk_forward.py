@@ -31,8 +31,11 @@ import pandas as pd
 
 from allocator.metrics import kernel
 
+
 @dataclass(frozen=True)
-class Decision:
+class Choice:
+    """One walk-forward choice: the variant chosen at ``date`` and held through ``until``."""
+
     date: pd.Timestamp
     until: pd.Timestamp
     variant: str
@@ -56,7 +59,7 @@ class WalkForwardResult:
     train_months: int
     step_months: int
     variants: int
-    decisions: tuple[Decision, ...]
+    decisions: tuple[Choice, ...]
     returns: pd.Series          # stitched daily returns, from the first decision date
     benchmark: pd.Series        # the benchmark's daily returns on the same days
     walk_forward: Mapping[str, float]
@@ -133,7 +136,7 @@ def walk_forward_returns(returns: pd.DataFrame, benchmark: pd.Series, labels: Se
         best = int(np.nanargmax(np.where(np.isnan(ir), -np.inf, ir))) if np.isfinite(ir).any() else 0
         stitched[hi_t:hi] = R[best, hi_t:hi]
         nxt = record(R[best, hi_t:hi][ok[hi_t:hi]], b[hi_t:hi][ok[hi_t:hi]]) if hi - hi_t > 1 else {}
-        decisions.append(Decision(d, days[hi - 1], labels[best], float(ir[best]),
+        decisions.append(Choice(d, days[hi - 1], labels[best], float(ir[best]),
                                   nxt.get("information_ratio", float("nan")), nxt.get("excess_return", float("nan"))))
     start = bounds[0]
     span = slice(start, len(days))
@@ -160,4 +163,4 @@ def walk_forward(panel: Any, strategy: str, start: object, end: object, grid: Ma
     return walk_forward_returns(returns, books.benchmark, books.labels, strategy, train_months, step_months)
 
 
-__all__ = ["Decision", "WalkForwardResult", "decision_dates", "record", "walk_forward", "walk_forward_returns"]
+__all__ = ["Choice", "WalkForwardResult", "decision_dates", "record", "walk_forward", "walk_forward_returns"]
