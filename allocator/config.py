@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
                       model_validator)
 
+from allocator import construction as _construction
 from allocator.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
@@ -83,16 +84,14 @@ class ConstructionSettings(_Strict):
     ``Construction.parse`` reads it): ``client`` for what a client holds (``rebalance``, new paper
     books), ``research`` for what measures a model (``backtest``, ``report backtest``)."""
 
-    client: str = "core_satellite:core=0.5,top_n=10,buffer=5,weighting=equal"
-    research: str = "active"
+    client: str = _construction.DEFAULTS["client"]
+    research: str = _construction.DEFAULTS["research"]
 
     @field_validator("client", "research")
     @classmethod
     def _parses(cls, v: str) -> str:
-        from allocator.construction import Construction
-
         try:
-            return Construction.parse(v).label()
+            return _construction.Construction.parse(v).label()
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
 

@@ -41,6 +41,8 @@ WEIGHTINGS = ("model", "equal", "score")
 
 #: The CSI 300's tracking ETF: the core of an ETF-level book against the CSI 300.
 CORE_ETF = "510300.SH"
+#: The stated defaults of ``[construction]``: what a client holds, and what measures a model.
+DEFAULTS = {"client": "core_satellite:core=0.5,top_n=10,buffer=5,weighting=equal", "research": "active"}
 
 
 @dataclass(frozen=True)
@@ -308,5 +310,5 @@ def held_industries(etf_map: Any, codes: Iterable[str]) -> list[str]:
     return [i.code for i in etf_map.industry if any(e.code in held for e in i.etfs)]
 
 
-__all__ = ["CORE_ETF", "ConstructedBook", "Construction", "cap_weights", "choose", "construct", "held_industries",
+__all__ = ["CORE_ETF", "DEFAULTS", "ConstructedBook", "Construction", "cap_weights", "choose", "construct", "held_industries",
            "ranked"]

@@ -15,9 +15,9 @@ HELP = ("How the model's weights become the book: active (the model's own book) 
 
 def construction_option(kind: str) -> Any:
     """``--construction`` defaulting to ``[construction] <kind>`` (``client`` or ``research``)."""
-    from allocator.config import ConstructionSettings
+    from allocator.construction import DEFAULTS  # not allocator.config: pydantic stays off the start-up path
 
-    default = getattr(ConstructionSettings(), kind)
+    default = DEFAULTS[kind]
     return click.option("--construction", "construction", metavar="TEXT", default=None,
                         help=HELP.format(kind=kind, default=default))
 

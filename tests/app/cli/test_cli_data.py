@@ -107,7 +107,7 @@ def test_commands_on_an_uninitialised_database_say_what_to_do(db_backend, capsys
 
 def test_console_script_starts_without_heavy_imports() -> None:
     probe = ("import sys; import app.cli as c; "
-             "heavy=[m for m in ('akshare','backtrader','weasyprint','pandas','matplotlib') if m in sys.modules]; "
+             "heavy=[m for m in ('akshare','backtrader','weasyprint','pandas','matplotlib','pydantic') if m in sys.modules]; "
              "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
