@@ -178,6 +178,55 @@ class TradingCalendar:
         return self.offset(first, lag) if lag else first
 
 
+A_SHARE = "cn_a_share"
+
+
+def exchange_calendar_days(name: str, start: object | None = None) -> pd.DatetimeIndex:
+    """Sessions of the ``exchange_calendars`` calendar ``name`` from ``start`` (default and floor:
+    the calendar's own first session) to its last (about a year ahead)."""
+    import warnings
+
+    import exchange_calendars as xc
+
+    with warnings.catch_warnings():
+        # The library's own pandas deprecations, not ours to act on.
+        warnings.simplefilter("ignore")
+        return _exchange_sessions(xc, name, start)
+
+
+def _exchange_sessions(xc, name: str, start: object | None) -> pd.DatetimeIndex:  # type: ignore[no-untyped-def]
+    try:
+        default = xc.get_calendar(name)
+    except xc.errors.InvalidCalendarName:
+        raise NoDataError(f"unknown trading calendar {name!r}: use {A_SHARE!r} (the SSE/SZSE calendar in "
+                          f"the store) or an exchange_calendars name such as XHKG, XNYS, XLON") from None
+    first = default.first_session
+    if start is not None:
+        asked = _as_ts(start)
+        try:
+            cal = xc.get_calendar(name, start=asked) if asked < first else default
+        except ValueError:
+            cal = default
+        first = cal.first_session
+        sessions = cal.sessions
+    else:
+        sessions = default.sessions
+    return pd.DatetimeIndex(sessions[sessions >= first]).tz_localize(None).normalize().as_unit("ns")
+
+
+def stored_calendar(store) -> TradingCalendar:  # type: ignore[no-untyped-def]
+    """The SSE/SZSE calendar kept in the store."""
+    return TradingCalendar.from_days(store.read_table("calendar")["date"])
+
+
+def universe_calendar(store, universe, start: object | None = None) -> TradingCalendar:  # type: ignore[no-untyped-def]
+    """The trading calendar a universe names: the stored A-share one, or an exchange calendar
+    (``start``: the first day its data need)."""
+    if universe.calendar == A_SHARE:
+        return stored_calendar(store)
+    return TradingCalendar.from_days(exchange_calendar_days(universe.calendar, start))
+
+
 def within(dates: pd.DatetimeIndex, start: object | None = None, end: object | None = None) -> np.ndarray:
     """Boolean mask of ``dates`` inside ``[start, end]`` (either bound ``None``: open)."""
     keep = np.ones(len(dates), dtype=bool)

@@ -1,4 +1,12 @@
-"""Stock -> SW level-1 industry, point in time.
+"""Stock -> industry of a universe, point in time.
+
+A universe names where its memberships come from (``[classification]``, see
+:class:`allocator.config.ClassificationSpec`): its own ``members`` (stock -> sector rows with
+effective dates, stored under the universe's scheme), the SW classification mapped by prefix
+(``sw_prefix``), or nothing -- then the history is empty and the models that need members say so.
+There is no fallback from one to another.
+
+SW by prefix:
 
 The published history (``StockClassifyUse_stock``) mixes classification versions: rows in force
 from 2021-07-30 carry SW 2021 codes, older rows carry SW 2014 (or earlier) codes whose two-digit
@@ -67,6 +75,43 @@ def l1_history(classification: pd.DataFrame, universe: Universe) -> pd.DataFrame
         .sort_values(["start_date", "code"], kind="stable")
         .reset_index(drop=True)
     )
+
+
+HISTORY_COLUMNS = ["code", "start_date", "industry"]
+
+
+def empty_history() -> pd.DataFrame:
+    return pd.DataFrame({"code": pd.Series(dtype=object), "start_date": pd.Series(dtype="datetime64[ns]"),
+                         "industry": pd.Series(dtype="string")})
+
+
+def sector_history(memberships: pd.DataFrame, universe: Universe) -> pd.DataFrame:
+    """The universe's own memberships (rows ``code, start_date, sector`` of its scheme) as a
+    history; a sector that is not an industry of the universe counts as none (NA)."""
+    spec = universe.classification
+    frame = memberships
+    if "scheme" in frame and spec is not None:
+        frame = frame[frame["scheme"] == spec.scheme]
+    if frame.empty:
+        return empty_history()
+    out = pd.DataFrame({"code": frame["code"].astype(object).to_numpy(),
+                        "start_date": pd.to_datetime(frame["start_date"]).to_numpy(),
+                        "industry": frame["sector"].astype("string").to_numpy()})
+    out["industry"] = out["industry"].where(out["industry"].isin(universe.codes))
+    return out.sort_values(["start_date", "code"], kind="stable").reset_index(drop=True)
+
+
+def universe_history(universe: Universe, classification: pd.DataFrame | None,
+                     memberships: pd.DataFrame | None) -> pd.DataFrame:
+    """The membership history the universe declares (``code, start_date, industry``)."""
+    spec = universe.classification
+    if spec is None:
+        return empty_history()
+    if spec.kind == "members":
+        return sector_history(memberships if memberships is not None else empty_history(), universe)
+    if classification is None or classification.empty:
+        return empty_history()
+    return l1_history(classification, universe)
 
 
 def members_on(history: pd.DataFrame, date: object) -> pd.Series:

@@ -22,6 +22,7 @@ from allocator.errors import ConfigError
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 ENV_DB_URL = "ALLOCATOR_DB_URL"
 ENV_CONFIG = "ALLOCATOR_CONFIG"
+ENV_UNIVERSE = "ALLOCATOR_UNIVERSE"
 
 
 class _Strict(BaseModel):
@@ -59,7 +60,7 @@ class ScheduleSettings(_Strict):
 
 
 class UniverseSettings(_Strict):
-    default: str = "cn_sw_l1"
+    default: str = "cn_sw_l1"  # a shipped name, or a path to a universe file or directory
 
 
 class DataSettings(_Strict):
@@ -159,38 +160,115 @@ class Settings(_Strict):
 
 
 class Industry(_Strict):
-    index_code: str
-    name: str
-    name_en: str
-    class_prefix: str = Field(pattern=r"^\d{2}$")
+    """One industry (sector) of a universe: the code its series is stored under and its names."""
+
+    index_code: str = Field(min_length=1, max_length=16)
+    name: str = Field(min_length=1)
+    name_en: str = ""
+    # SW universes only: the two-digit prefix of the 6-digit SW code stocks carry (48 -> 银行).
+    class_prefix: str | None = Field(None, pattern=r"^\d{2}$")
+
+    def label(self, lang: str) -> str:
+        return self.name_en or self.name if lang == "en" else self.name
+
+
+A_SHARE_CALENDAR = "cn_a_share"
+
+
+class ClassificationSpec(_Strict):
+    """Where a universe's stock -> industry memberships come from.
+
+    ``sw_prefix``: the stored SW classification (``data import --kind classification`` with
+    6-digit SW codes), mapped by each industry's ``class_prefix``. ``members``: the universe's own
+    memberships, imported with ``sector`` codes under ``scheme`` (default: the universe's name).
+    """
+
+    kind: Literal["sw_prefix", "members"]
+    scheme: str = Field("", max_length=32)
+    name: str = ""
+    name_en: str = ""
 
 
 class Universe(_Strict):
-    name: str
+    """A market to rotate in: its industries, benchmarks, calendar, costs, ETF map and
+    classification (:func:`load_universe`; README "Bring your own market")."""
+
+    name: str = Field(min_length=1, max_length=32)
     description: str = ""
+    # What one industry is called in texts ("申万一级行业" / "SW L1 industry").
+    label: str = "行业"
+    label_en: str = "industry"
     benchmark_price: str
-    benchmark_total_return: str
-    industries: tuple[Industry, ...]
+    benchmark_total_return: str = ""  # default: the price benchmark
+    calendar: str = A_SHARE_CALENDAR  # or an exchange_calendars name (XHKG, XSTC, ...)
+    currency: str = "CNY"
+    lot_size: int | None = Field(None, gt=0)  # None: [costs] lot_size
+    cost_bps: float | None = Field(None, ge=0, le=500)
+    min_commission: float | None = Field(None, ge=0)
+    etf_map: str | None = None  # path (absolute once loaded); None: index level
+    core_etf: str | None = None  # the benchmark's tracking ETF (core-satellite at ETF level)
+    classification: ClassificationSpec | None = None
+    industries: tuple[Industry, ...] = Field(min_length=1)
+    path: str = ""  # the file it was loaded from (set by load_universe)
 
     @field_validator("industries")
     @classmethod
     def _unique(cls, value: tuple[Industry, ...]) -> tuple[Industry, ...]:
         for attr in ("index_code", "class_prefix", "name"):
-            seen = [getattr(i, attr) for i in value]
+            seen = [getattr(i, attr) for i in value if getattr(i, attr) is not None]
             dupes = sorted({s for s in seen if seen.count(s) > 1})
             if dupes:
                 raise ValueError(f"duplicate {attr}: {', '.join(dupes)}")
         return value
 
+    @model_validator(mode="after")
+    def _complete(self) -> Universe:
+        if not self.benchmark_total_return:
+            object.__setattr__(self, "benchmark_total_return", self.benchmark_price)
+        if self.classification is None and all(i.class_prefix for i in self.industries):
+            # Every industry names its SW prefix: that is the declaration of an SW classification.
+            object.__setattr__(self, "classification", ClassificationSpec(kind="sw_prefix"))
+        spec = self.classification
+        if spec is not None and spec.kind == "sw_prefix":
+            missing = [i.index_code for i in self.industries if not i.class_prefix]
+            if missing:
+                raise ValueError(f"classification kind 'sw_prefix' needs class_prefix on every industry; "
+                                 f"missing on {', '.join(missing[:5])}")
+        if spec is not None and spec.kind == "members" and not spec.scheme:
+            object.__setattr__(self, "classification", spec.model_copy(update={"scheme": self.name}))
+        if self.benchmark_price in self.codes:
+            raise ValueError(f"benchmark_price {self.benchmark_price} is also an industry")
+        return self
+
     @property
     def codes(self) -> list[str]:
         return [i.index_code for i in self.industries]
+
+    @property
+    def benchmarks(self) -> list[str]:
+        return list(dict.fromkeys((self.benchmark_price, self.benchmark_total_return)))
+
+    @property
+    def index_level(self) -> bool:
+        """No ETF map: recommendations, backtests and paper books hold the industry indices."""
+        return self.etf_map is None
 
     def by_code(self) -> dict[str, Industry]:
         return {i.index_code: i for i in self.industries}
 
     def by_prefix(self) -> dict[str, Industry]:
-        return {i.class_prefix: i for i in self.industries}
+        return {i.class_prefix: i for i in self.industries if i.class_prefix}
+
+    def industry_label(self, lang: str) -> str:
+        """What one industry is called ("申万一级行业" / "SW L1 industry")."""
+        return self.label_en if lang == "en" else self.label
+
+    def classification_label(self, lang: str) -> str:
+        spec = self.classification
+        if spec is None:
+            return "无成分股分类" if lang == "zh" else "no classification"
+        return (spec.name_en or spec.name or spec.scheme or spec.kind) if lang == "en" else \
+            (spec.name or spec.scheme or spec.kind)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -237,13 +315,54 @@ def load_settings(user_file: str | Path | None = None) -> Settings:
     return settings
 
 
+BUILTIN_UNIVERSES = CONFIG_DIR / "universes"
+
+
+def universe_path(name_or_path: str | Path) -> Path:
+    """The TOML of a universe: a shipped name (``cn_sw_l1``), a ``.toml`` file, or a directory
+    holding ``universe.toml``."""
+    text = str(name_or_path)
+    p = Path(text).expanduser()
+    if p.is_dir():
+        p = p / "universe.toml"
+        if not p.exists():
+            raise ConfigError(f"{p.parent}: a universe directory needs a universe.toml")
+        return p
+    if p.suffix == ".toml" or "/" in text or os.sep in text:
+        if not p.exists():
+            raise ConfigError(f"{p}: universe file not found")
+        return p
+    shipped = BUILTIN_UNIVERSES / f"{text}.toml"
+    if not shipped.exists():
+        known = sorted(q.stem for q in BUILTIN_UNIVERSES.glob("*.toml"))
+        raise ConfigError(f"unknown universe {text!r}; give a path to a universe file or directory, "
+                          f"or one of: {', '.join(known)}")
+    return shipped
+
+
 @lru_cache(maxsize=8)
-def load_universe(name: str = "cn_sw_l1") -> Universe:
-    path = CONFIG_DIR / "universes" / f"{name}.toml"
-    if not path.exists():
-        known = sorted(p.stem for p in (CONFIG_DIR / "universes").glob("*.toml"))
-        raise ConfigError(f"{path}: unknown universe {name!r}; known: {', '.join(known)}")
-    return validate(Universe, read_toml(path), path)
+def _load_universe(path: Path, mtime: float) -> Universe:
+    data = read_toml(path)
+    if isinstance(data.get("etf_map"), str):
+        etf_map = Path(data["etf_map"]).expanduser()
+        data["etf_map"] = str(etf_map if etf_map.is_absolute() else (path.parent / etf_map).resolve())
+    data["path"] = str(path.resolve())
+    return validate(Universe, data, path)
+
+
+def load_universe(name: str | Path = "cn_sw_l1") -> Universe:
+    """The universe named (a shipped one) or at a path; see :func:`universe_path`."""
+    path = universe_path(name)
+    return _load_universe(path.resolve(), path.stat().st_mtime)
+
+
+def settings_for(settings: Settings, universe: Universe) -> Settings:
+    """``settings`` with the universe's own costs and lot size where it states them."""
+    update = {k: getattr(universe, k) for k in ("cost_bps", "min_commission", "lot_size")
+              if getattr(universe, k) is not None}
+    if not update:
+        return settings
+    return settings.model_copy(update={"costs": settings.costs.model_copy(update=update)})
 
 
 def database_url(cli_value: str | None, settings: Settings) -> str:

@@ -6,6 +6,10 @@ ETF is chosen among those already listed and priced: liquidity first (trailing a
 least ``min_avg_amount``), then the best trailing tracking fit; if none is liquid enough, the most
 liquid. An industry with no tradable ETF has its weight redistributed pro rata to the others (or
 left in cash), and the allocation says which happened.
+
+A universe without an ETF map is held at index level (:func:`index_level_map`): each industry
+through its own index, a notional fund priced at the index's close, and the core of a
+core-satellite book through the benchmark price index; every line's reason says so.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from allocator.config import CONFIG_DIR, _Strict, read_toml, validate
+from allocator.config import CONFIG_DIR, Universe, _Strict, read_toml, validate
 from allocator.errors import ConfigError
 from allocator.panel import MarketPanel
 
@@ -34,7 +38,7 @@ class EtfEntry(_Strict):
 
 class IndustryEtfs(_Strict):
     code: str
-    status: Literal["etf", "proxy", "none"]
+    status: Literal["etf", "proxy", "none", "index"]
     note: str = ""
     etfs: tuple[EtfEntry, ...] = ()
 
@@ -44,6 +48,8 @@ class IndustryEtfs(_Strict):
             raise ValueError(f"{self.code}: status {self.status!r} needs at least one ETF")
         if self.status == "none" and self.etfs:
             raise ValueError(f"{self.code}: status 'none' must not list ETFs")
+        if self.status == "index" and [e.code for e in self.etfs] != [self.code]:
+            raise ValueError(f"{self.code}: status 'index' holds the industry index itself; list it as its one entry")
         return self
 
 
@@ -61,6 +67,7 @@ class SelectionSettings(_Strict):
 class EtfMap(_Strict):
     selection: SelectionSettings = SelectionSettings()
     industry: tuple[IndustryEtfs, ...]
+    level: Literal["etf", "index"] = "etf"
 
     def by_code(self) -> dict[str, IndustryEtfs]:
         return {i.code: i for i in self.industry}
@@ -81,6 +88,35 @@ def load_etf_map(path: str | Path = CONFIG_DIR / "etf_map.toml") -> EtfMap:
     return etf_map
 
 
+INDEX_LEVEL_REASON = "index level: held through the industry index itself (the universe has no ETF map)"
+
+
+def index_level_map(universe: Universe) -> EtfMap:
+    """The map of a universe without ETFs: every industry "tracked" by its own index."""
+    listed = dt.date(1900, 1, 1)
+    return EtfMap(level="index", industry=tuple(
+        IndustryEtfs(code=i.index_code, status="index", note=INDEX_LEVEL_REASON,
+                     etfs=(EtfEntry(code=i.index_code, name=i.name, tracks=i.index_code, list_date=listed),))
+        for i in universe.industries))
+
+
+def etf_map_for(universe: Universe) -> EtfMap:
+    """The universe's ETF map, or its index-level map when it has none."""
+    return load_etf_map(universe.etf_map) if universe.etf_map else index_level_map(universe)
+
+
+def core_instrument(universe: Universe, etf_map: EtfMap, construction_core_etf: str) -> str:
+    """What a core-satellite book's core holds: the benchmark price index at index level, the
+    construction's own ``core_etf`` when it names one, else the universe's ``core_etf``."""
+    from allocator.construction import CORE_ETF
+
+    if etf_map.level == "index":
+        return universe.benchmark_price
+    if construction_core_etf != CORE_ETF or not universe.core_etf:
+        return construction_core_etf
+    return universe.core_etf
+
+
 @dataclass(frozen=True)
 class IndustryAllocation:
     """How one industry's model weight is held on a date."""
@@ -90,7 +126,7 @@ class IndustryAllocation:
     weight: float  # after redistribution
     etf: str | None
     etf_name: str | None
-    treatment: Literal["etf", "proxy", "redistributed", "cash", "core"]
+    treatment: Literal["etf", "proxy", "redistributed", "cash", "core", "index"]
     reason: str
     avg_amount: float | None = None
     fit: float | None = None
@@ -174,6 +210,10 @@ def allocate(panel: MarketPanel, industry_weights: dict[str, float], etf_map: Et
         if w <= 0:
             continue
         entry = by_code.get(code)
+        if entry is not None and entry.status == "index":
+            lines.append(IndustryAllocation(code, w, w, code, entry.etfs[0].name, "index", INDEX_LEVEL_REASON))
+            held[code] = w
+            continue
         if entry is None or entry.status == "none" or (entry.status == "proxy" and not s.use_proxies):
             why = entry.note if entry and entry.note else "no tracking ETF in the map"
             lines.append(IndustryAllocation(code, w, 0.0, None, None, "cash", why))
@@ -247,6 +287,9 @@ def core_allocation(panel: MarketPanel, core: float, core_etf: str, benchmark: s
                                   f"core: {core_etf} {why}; the core is kept in cash")
     inst = panel.instruments
     name = str(inst.at[core_etf, "name"]) if core_etf in inst.index and "name" in inst.columns else None
+    if core_etf == benchmark:
+        return IndustryAllocation(benchmark, core, core, core_etf, name, "core",
+                                  f"core: {core:.0%} in the benchmark {benchmark} itself (index level)")
     return IndustryAllocation(benchmark, core, core, core_etf, name, "core",
                               f"core: {core:.0%} in {core_etf}, the benchmark {benchmark}'s tracking ETF")
 
@@ -258,5 +301,7 @@ def allocate_book(panel: MarketPanel, industry_weights: dict[str, float], etf_ma
     alloc = allocate(panel, industry_weights, etf_map)
     if core <= 0:
         return alloc
+    if etf_map.level == "index":
+        core_etf = benchmark
     line = core_allocation(panel, core, core_etf, benchmark, etf_map.selection.max_price_age)
     return EtfAllocation(alloc.date, (*alloc.lines, line))

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from allocator.calendar import TradingCalendar
-from allocator.classification import l1_history, members_on
+from allocator.calendar import A_SHARE, TradingCalendar, universe_calendar
+from allocator.classification import members_on, universe_history
 from allocator.config import Universe
 from allocator.errors import NoDataError
 
@@ -269,8 +269,13 @@ def panel_from_frames(
     classification: pd.DataFrame | None = None,
     index_weights: pd.DataFrame | None = None,
     stock_bars: pd.DataFrame | None = None,
+    memberships: pd.DataFrame | None = None,
 ) -> MarketPanel:
-    """Build a full-history panel from long frames in the :mod:`allocator.schema` layouts."""
+    """Build a full-history panel from long frames in the :mod:`allocator.schema` layouts.
+
+    The membership history comes from what the universe declares
+    (:func:`allocator.classification.universe_history`): ``classification`` (SW codes) or
+    ``memberships`` (its own sectors)."""
     if calendar is None:
         calendar = TradingCalendar.from_days(pd.to_datetime(bars["date"]).unique())
     bars = bars.assign(date=pd.to_datetime(bars["date"]))
@@ -286,9 +291,7 @@ def panel_from_frames(
     fundamentals = fundamentals.assign(
         period_end=pd.to_datetime(fundamentals["period_end"]), ann_date=pd.to_datetime(fundamentals["ann_date"])
     ).sort_values(["ann_date", "code", "period_end"], kind="stable").reset_index(drop=True)
-    if classification is None:
-        classification = pd.DataFrame(columns=["code", "start_date", "industry_code"])
-    history = l1_history(classification, universe)
+    history = universe_history(universe, classification, memberships)
     if index_weights is None:
         index_weights = pd.DataFrame(columns=["index_code", "con_code", "date", "weight"])
     index_weights = index_weights.assign(date=pd.to_datetime(index_weights["date"]))
@@ -313,22 +316,67 @@ def panel_from_frames(
     )
 
 
-def load_panel(store, universe: Universe, *, stocks: bool = False) -> MarketPanel:  # type: ignore[no-untyped-def]
-    """Build the full-history panel from the store (``stocks``: also load stock-level data)."""
+def universe_instruments(universe: Universe, etf_codes: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The codes a panel of ``universe`` holds bars for: its industries, benchmarks, mapped ETFs
+    and core ETF."""
+    extra = [universe.core_etf] if universe.core_etf else []
+    return list(dict.fromkeys([*universe.codes, *universe.benchmarks, *etf_codes, *extra]))
+
+
+def _in(column: str, values: list[str], prefix: str) -> tuple[str, dict[str, str]]:
+    names = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    return f"{column} IN ({', '.join(':' + n for n in names)})", names
+
+
+def load_panel(store, universe: Universe, *, stocks: bool = False,  # type: ignore[no-untyped-def]
+               etf_codes: list[str] | tuple[str, ...] = ()) -> MarketPanel:
+    """Build the full-history panel from the store (``stocks``: also load stock-level data).
+
+    On the A-share calendar every stored series is loaded (research reaches other indices and
+    ETFs). A universe on another calendar loads only its own series (``etf_codes``: its map's
+    ETFs) and, with ``stocks``, the stocks its classification names, so that another market's
+    bars never meet a calendar that is not theirs.
+    """
     store.require_schema()
-    calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
-    bars = store.read_table("bars")
+    spec = universe.classification
+    memberships = None
+    if spec is not None and spec.kind == "members":
+        memberships = store.read_table("memberships", "WHERE scheme = :s", {"s": spec.scheme})
+    if universe.calendar == A_SHARE:
+        bars = store.read_table("bars")
+        instruments = store.read_table("instruments")
+        stock_bars = store.read_table("stock_bars") if stocks else None
+        fundamentals = store.read_table("fundamentals")
+        classification = store.read_table("classification")
+        index_weights = store.read_table("index_weights")
+    else:
+        codes = universe_instruments(universe, etf_codes)
+        where, params = _in("code", codes, "c")
+        bars = store.read_table("bars", f"WHERE {where}", params)
+        instruments = store.read_table("instruments", f"WHERE {where}", params)
+        members = sorted(set(memberships["code"])) if memberships is not None else []
+        stock_bars = fundamentals = None
+        if members:
+            swhere, sparams = _in("code", members, "s")
+            stock_bars = store.read_table("stock_bars", f"WHERE {swhere}", sparams) if stocks else None
+            fundamentals = store.read_table("fundamentals", f"WHERE {swhere}", sparams)
+        classification = index_weights = None
     if bars.empty:
-        raise NoDataError(f"no bars in {store.display_url}; run `allocator data load-bundled` first")
+        what = "" if universe.calendar == A_SHARE else f" for universe {universe.name}"
+        raise NoDataError(f"no bars{what} in {store.display_url}; run `allocator data load-bundled` "
+                          "(or `allocator data import`) first")
+    first = pd.to_datetime(bars["date"]).min()
+    calendar = universe_calendar(store, universe, first)
     return panel_from_frames(
         universe,
         bars,
         calendar=calendar,
-        instruments=store.read_table("instruments"),
-        fundamentals=store.read_table("fundamentals"),
-        classification=store.read_table("classification"),
-        index_weights=store.read_table("index_weights"),
-        stock_bars=store.read_table("stock_bars") if stocks else None,
+        instruments=instruments,
+        fundamentals=fundamentals,
+        classification=classification,
+        index_weights=index_weights,
+        stock_bars=stock_bars,
+        memberships=memberships,
     )
 
 

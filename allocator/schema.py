@@ -122,6 +122,17 @@ CLASSIFICATION = TableSchema(
     key=("code", "start_date"),
 )
 
+MEMBERSHIPS = TableSchema(
+    "memberships",
+    (
+        Column("scheme", "str", doc="the universe's classification scheme"),
+        Column("code", "str", doc="stock code"),
+        Column("start_date", "date", doc="effective date"),
+        Column("sector", "str", doc="the universe's industry (sector) code"),
+    ),
+    key=("scheme", "code", "start_date"),
+)
+
 INDEX_WEIGHTS = TableSchema(
     "index_weights",
     (
@@ -137,5 +148,6 @@ CALENDAR = TableSchema("calendar", (Column("date", "date"),), key=("date",))
 
 ALL_TABLES: dict[str, TableSchema] = {
     t.name: t
-    for t in (INSTRUMENTS, BARS, STOCK_BARS, FUNDAMENTALS, CLASSIFICATION, INDEX_WEIGHTS, CALENDAR)
+    for t in (INSTRUMENTS, BARS, STOCK_BARS, FUNDAMENTALS, CLASSIFICATION, MEMBERSHIPS, INDEX_WEIGHTS,
+              CALENDAR)
 }

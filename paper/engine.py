@@ -127,10 +127,10 @@ class ModelRunner:
     def __init__(self, panel: MarketPanel, etf_map: Any | None = None, *, freshness: Any | None = None,
                  allow_stale: bool = False) -> None:
         from allocator.config import FreshnessSettings
-        from allocator.etf_map import load_etf_map
+        from allocator.etf_map import etf_map_for
 
         self.panel = panel
-        self.etf_map = etf_map if etf_map is not None else load_etf_map()
+        self.etf_map = etf_map if etf_map is not None else etf_map_for(panel.universe)
         self.freshness = freshness if freshness is not None else FreshnessSettings()
         self.allow_stale = allow_stale
         self._memo: dict[tuple[str, str, pd.Timestamp], Decision] = {}

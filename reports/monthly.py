@@ -201,12 +201,12 @@ def _freshness_of(panel: Any, spec: Any, record: Any, signal: pd.Timestamp, sett
     for runs written before the ledger stored each run's freshness (a run's own record says what
     the data said when it was stepped)."""
     from allocator.config import FreshnessSettings
-    from allocator.etf_map import load_etf_map
+    from allocator.etf_map import etf_map_for
     from allocator.freshness import assess, model_inputs
     from strategies import registry
 
     return assess(panel, signal, settings or FreshnessSettings(), inputs=(*model_inputs(registry.spec(spec.strategy).needs), "etfs"),
-                  etf_map=load_etf_map(), industry_weights=dict(record.industry_weights),
+                  etf_map=etf_map_for(panel.universe), industry_weights=dict(record.industry_weights),
                   chosen=[c for c, w in record.etf_weights.items() if w > 0])
 
 

@@ -26,8 +26,7 @@ from allocator.panel import MarketPanel, panel_from_frames
 def sw_subset(n: int, name: str | None = None) -> Universe:
     """The first ``n`` SW level-1 industries of the bundled universe, with its benchmarks."""
     u = load_universe("cn_sw_l1")
-    return Universe(name=name or f"t{n}", benchmark_price=u.benchmark_price,
-                    benchmark_total_return=u.benchmark_total_return, industries=tuple(u.industries[:n]))
+    return u.model_copy(update={"name": name or f"t{n}", "industries": tuple(u.industries[:n]), "path": ""})
 
 
 def synthetic_bars(codes: list[str], days: pd.DatetimeIndex, seed: int = 0) -> pd.DataFrame:

@@ -442,8 +442,12 @@ def import_file(store: Store, path: Path, kind: str, *, fmt: str = "canonical", 
                 allow_jumps: bool = False, today: dt.date | None = None,
                 max_move: float = plausibility.MAX_DAILY_MOVE,
                 max_move_stock: float = plausibility.MAX_DAILY_MOVE_STOCK,
-                industry_prefixes: set[str] | None = None) -> ImportReport:
+                industry_prefixes: set[str] | None = None,
+                calendar_days: pd.DatetimeIndex | None = None) -> ImportReport:
     """Validate a user file against itself and the store, then write it in one transaction.
+
+    Bars must fall on ``calendar_days`` (default: the stored A-share calendar; a universe on
+    another exchange passes its own sessions).
 
     ``replace`` overwrites stored rows whose values differ (otherwise such a file is refused),
     ``allow_jumps`` lets daily moves beyond ``max_move`` (``max_move_stock`` for stocks) through,
@@ -453,7 +457,8 @@ def import_file(store: Store, path: Path, kind: str, *, fmt: str = "canonical", 
     store.require_schema()
     calendar = None
     if kind in BAR_KINDS or kind == "stock":
-        calendar = pd.DatetimeIndex(store.read_table("calendar")["date"]).sort_values()
+        calendar = (pd.DatetimeIndex(calendar_days) if calendar_days is not None
+                    else pd.DatetimeIndex(store.read_table("calendar")["date"])).sort_values()
     incoming = prepare_import(path, kind, calendar, fmt=fmt, today=today, industry_prefixes=industry_prefixes)
     src = str(path)
     frame, table = incoming.frame, incoming.table

@@ -226,7 +226,7 @@ def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | N
     default to the default universe, the stated tolerances and the shipped ETF map.
     """
     from allocator.config import FreshnessSettings, load_settings, load_universe
-    from allocator.etf_map import load_etf_map
+    from allocator.etf_map import etf_map_for
 
     store.require_schema()
     universe = universe if universe is not None else load_universe(load_settings().universe.default)
@@ -247,7 +247,7 @@ def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | N
     tables = table_ranges(store)
     fundamentals = fundamentals_status(store)
     fresh = store_freshness(series, calendar, tables, fundamentals.get("newest_quarter"), today, universe,
-                            freshness or FreshnessSettings(), etf_map if etf_map is not None else load_etf_map())
+                            freshness or FreshnessSettings(), etf_map if etf_map is not None else etf_map_for(universe))
     return {
         "freshness": fresh.to_dict() if fresh is not None else None,
         "database": store.display_url,

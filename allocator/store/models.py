@@ -84,6 +84,19 @@ class Classification(SQLModel, table=True):
     industry_code: str = Field(max_length=8)
 
 
+class SectorMembership(SQLModel, table=True):
+    """Stock -> sector of a universe's own classification ``scheme``, in force from ``start_date``
+    (a universe with ``[classification] kind = "members"``)."""
+
+    __tablename__ = "sector_membership"
+    __table_args__ = _CLUSTERED
+
+    scheme: str = Field(primary_key=True, max_length=32)
+    code: str = Field(primary_key=True, max_length=16)
+    start_date: dt.date = Field(primary_key=True)
+    sector: str = Field(max_length=16)
+
+
 class IndexWeight(SQLModel, table=True):
     __tablename__ = "index_weight"
     __table_args__ = _CLUSTERED
@@ -120,6 +133,7 @@ MARKET_TABLES = {
     "stock_bars": StockBar,
     "fundamentals": Fundamental,
     "classification": Classification,
+    "memberships": SectorMembership,
     "index_weights": IndexWeight,
     "calendar": TradingDay,
 }

@@ -22,15 +22,25 @@ class AppContext:
     db_option: str | None
     config_path: str | None
     debug: bool
+    universe_option: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
+        """The config, with the universe's own costs and lot size where it states them."""
         if "settings" not in self._cache:
+            from allocator.config import settings_for
+
+            self._cache["settings"] = settings_for(self._file_settings, self.universe)
+        return self._cache["settings"]
+
+    @property
+    def _file_settings(self) -> Settings:
+        if "file_settings" not in self._cache:
             from allocator.config import load_settings
 
-            self._cache["settings"] = load_settings(self.config_path)
-        return self._cache["settings"]
+            self._cache["file_settings"] = load_settings(self.config_path)
+        return self._cache["file_settings"]
 
     @property
     def db_url(self) -> str:
@@ -59,7 +69,13 @@ class AppContext:
         if key not in self._cache:
             from allocator.panel import load_panel
 
-            self._cache[key] = load_panel(self.store, self.universe, stocks=stocks)
+            u = self.universe
+            etf_codes: list[str] = []
+            if u.calendar != "cn_a_share" and u.etf_map:
+                from allocator.etf_map import etf_map_for
+
+                etf_codes = etf_map_for(u).etf_codes
+            self._cache[key] = load_panel(self.store, u, stocks=stocks, etf_codes=etf_codes)
         return self._cache[key]
 
     def panel_for(self, models):  # type: ignore[no-untyped-def]
@@ -70,9 +86,13 @@ class AppContext:
 
     @property
     def universe(self) -> Universe:
-        from allocator.config import load_universe
+        """--universe, else ALLOCATOR_UNIVERSE, else ``[universe] default`` (a name or a path)."""
+        import os
 
-        return load_universe(self.settings.universe.default)
+        from allocator.config import ENV_UNIVERSE, load_universe
+
+        chosen = self.universe_option or os.environ.get(ENV_UNIVERSE) or self._file_settings.universe.default
+        return load_universe(chosen)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -96,12 +116,15 @@ class ModelOption(click.Option):
 @click.option("--db", "db", metavar="URL", help="SQLAlchemy database URL (env ALLOCATOR_DB_URL).")
 @click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
               help="TOML file overriding config/defaults.toml (env ALLOCATOR_CONFIG).")
+@click.option("--universe", "universe", metavar="NAME|PATH",
+              help="Universe: a shipped name or a universe file or directory (env ALLOCATOR_UNIVERSE; "
+              "default [universe] default).")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(package_name="etf-allocator")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, db: str | None, config_path: str | None, universe: str | None, debug: bool) -> None:
     """ETF allocation recommender and paper-trading service for the A-share market."""
-    ctx.obj = AppContext(db_option=db, config_path=config_path, debug=debug)
+    ctx.obj = AppContext(db_option=db, config_path=config_path, debug=debug, universe_option=universe)
 
 
 def _register() -> None:

@@ -163,10 +163,18 @@ def import_cmd(app: AppContext, path: Path, kind: str, fmt: str, replace: bool, 
     from allocator.data.importer import import_file
 
     data_settings = app.settings.data
-    prefixes = {i.class_prefix for i in app.universe.industries} if kind == "classification" else None
+    universe = app.universe
+    prefixes = ({i.class_prefix for i in universe.industries if i.class_prefix}
+                if kind == "classification" else None)
+    days = None
+    if universe.calendar != "cn_a_share" and kind in ("industry", "benchmark", "etf", "stock"):
+        from allocator.calendar import exchange_calendar_days
+
+        days = exchange_calendar_days(universe.calendar)  # this market's sessions, not the A-share days
     report = import_file(app.store, path, kind, fmt=fmt, replace=replace, allow_jumps=allow_jumps,
                          max_move=data_settings.max_daily_move,
-                         max_move_stock=data_settings.max_daily_move_stock, industry_prefixes=prefixes)
+                         max_move_stock=data_settings.max_daily_move_stock, industry_prefixes=prefixes,
+                         calendar_days=days)
     if as_json:
         echo_json(report.to_dict())
     else:

@@ -111,7 +111,7 @@ def demo(app: AppContext, ctx: click.Context, out_dir: Path, capital: float) -> 
 
     from app.cli.rebalance_cmd import render_recommendation
     from app.cli.signals import render_result
-    from allocator.etf_map import load_etf_map
+    from allocator.etf_map import etf_map_for
     from allocator.orders import Book, CostModel, PlanParams
     from engine.pipeline import recommend
     from strategies import registry
@@ -127,7 +127,7 @@ def demo(app: AppContext, ctx: click.Context, out_dir: Path, capital: float) -> 
     click.echo(backtest_table(panel, registry.names(allocating_only=True), app.settings.costs.cost_bps))
     s = app.settings
     names = {i.index_code: i.name for i in app.universe.industries}
-    etf_map = load_etf_map()
+    etf_map = etf_map_for(app.universe)
     trade_signal, etf_note = current_etf_signal(panel, etf_map, s.freshness, signal)
     from allocator.construction import Construction
 

@@ -59,7 +59,7 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
     from app.cli.amounts import check_capital
     from app.cli.dates import UsageError
     from app.cli.signals import resolve_asof
-    from allocator.etf_map import load_etf_map
+    from allocator.etf_map import etf_map_for
     from allocator.orders import Book, CostModel, PlanParams
     from allocator.holdings import read_holdings
     from engine.pipeline import recommend
@@ -81,7 +81,7 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
     panel = app.panel()
     t = resolve_asof(panel, asof) if asof else panel.last_date
     s = app.settings
-    rec = recommend(panel, name, t, Book(cash=cash, positions=positions), load_etf_map(),
+    rec = recommend(panel, name, t, Book(cash=cash, positions=positions), etf_map_for(app.universe),
                     CostModel.from_settings(s.costs),
                     PlanParams(cash_buffer=s.rebalance.cash_buffer, min_trade_value=s.rebalance.min_trade_value),
                     freshness=s.freshness, allow_stale=allow_stale, construction=built)
@@ -97,9 +97,9 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
 @pass_app
 def etf_map_cmd(app: AppContext, as_json: bool) -> None:
     """Check the industry -> ETF map against the data: listing dates and tracking correlation."""
-    from allocator.etf_map import check_map, load_etf_map
+    from allocator.etf_map import check_map, etf_map_for
 
-    table = check_map(app.panel(), load_etf_map())
+    table = check_map(app.panel(), etf_map_for(app.universe))
     if as_json:
         echo_json(table.to_dict("records"))
         return

@@ -272,9 +272,9 @@ def backtest(panel: MarketPanel, strategy: str, start: object, end: object, engi
     notes: list[str] = []
     if level == "etf":
         if etf_map is None:
-            from allocator.etf_map import load_etf_map
+            from allocator.etf_map import etf_map_for
 
-            etf_map = load_etf_map()
+            etf_map = etf_map_for(panel.universe)
         s, e, notes = _etf_period(panel, etf_map, s, e, clip_start)
     # Past the benchmark's last bar nothing can be measured against it: the book ends there too,
     # and the early-end note below says so.

@@ -201,7 +201,7 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
     level : {"index", "etf"}
         See the module docstring.
     etf_map : EtfMap, optional
-        Default :func:`allocator.etf_map.load_etf_map`.
+        Default: the universe's (:func:`allocator.etf_map.etf_map_for`).
     lag : int, default 0
         Extra trading days between the signal date's next trading day and the trade.
     no_etf : {"index", "map"}
@@ -229,9 +229,9 @@ def weights_schedule(panel: MarketPanel, strategy: str, start: object, end: obje
     signals = cal.signal_dates(start, end, schedule)
     signals = signals[signals <= panel.last_date]
     if level == "etf" and etf_map is None:
-        from allocator.etf_map import load_etf_map
+        from allocator.etf_map import etf_map_for
 
-        etf_map = load_etf_map()
+        etf_map = etf_map_for(panel.universe)
     if level == "etf":
         from allocator.etf_map import allocate_book
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from allocator.data.bundled import BUNDLED_TABLES
 from allocator.schema import ALL_TABLES
 
 BUNDLED = Path(__file__).resolve().parents[2] / "allocator" / "data" / "bundled"
@@ -32,7 +33,7 @@ def _read(table: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, pd.DataFrame]:
-    return {name: _read(name) for name in ALL_TABLES}
+    return {name: _read(name) for name in BUNDLED_TABLES}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def _bar(bars: pd.DataFrame, code: str, day: str) -> pd.Series:
 # -- schema ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("table", sorted(ALL_TABLES))
+@pytest.mark.parametrize("table", sorted(BUNDLED_TABLES))
 def test_columns_keys_and_required_values_match_the_schema(tables, table):
     schema = ALL_TABLES[table]
     frame = tables[table]
