@@ -168,9 +168,9 @@ def import_cmd(app: AppContext, path: Path, kind: str, fmt: str, replace: bool, 
                 if kind == "classification" else None)
     days = None
     if universe.calendar != "cn_a_share" and kind in ("industry", "benchmark", "etf", "stock"):
-        from allocator.calendar import exchange_calendar_days
+        from allocator.calendar import universe_calendar
 
-        days = exchange_calendar_days(universe.calendar)  # this market's sessions, not the A-share days
+        days = universe_calendar(app.store, universe).days  # this market's sessions, as its panel has them
     report = import_file(app.store, path, kind, fmt=fmt, replace=replace, allow_jumps=allow_jumps,
                          max_move=data_settings.max_daily_move,
                          max_move_stock=data_settings.max_daily_move_stock, industry_prefixes=prefixes,

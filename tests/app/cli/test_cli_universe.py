@@ -11,7 +11,8 @@ import pytest
 
 from allocator.calendar import akshare_calendar_days, exchange_calendar_days
 from allocator.store import Store
-from app.cli import AppContext, main
+from app.cli import AppContext
+from tests.app.cli.test_cli_data import run_cli as _run
 
 UNIVERSE = """
 name = "toy_hk"
@@ -39,16 +40,6 @@ def _bars(days: pd.DatetimeIndex, codes: list[str]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _run(args: list[str], capsys) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def hk(tmp_path: Path, db_backend) -> tuple[str, Path, pd.DatetimeIndex]:  # type: ignore[no-untyped-def]
     url = db_backend.new_url("universe")
@@ -69,7 +60,7 @@ def test_foreign_bars_import_on_their_own_calendar_and_load_alone(hk, tmp_path, 
     _bars(days, ["S01.HK", "S02.HK"]).to_csv(path, index=False)
     code, _, err = _run(["--db", url, "data", "import", str(path), "--kind", "industry"], capsys)
     assert code != 0 and "not a trading day" in err  # not on the A-share calendar (2024-09-16 ...)
-    code, out, err = _run(["--db", url, "--universe", str(universe), "data", "import", str(path),
+    code, _, err = _run(["--db", url, "--universe", str(universe), "data", "import", str(path),
                            "--kind", "industry"], capsys)
     assert code == 0, err
     bench = tmp_path / "bench.csv"
