@@ -200,6 +200,8 @@ class Universe(_Strict):
     label_en: str = "industry"
     benchmark_price: str
     benchmark_total_return: str = ""  # default: the price benchmark
+    benchmark_name: str = ""  # the price benchmark in texts ("沪深300"); default its code
+    benchmark_name_en: str = ""
     calendar: str = A_SHARE_CALENDAR  # or an exchange_calendars name (XHKG, XSTC, ...)
     currency: str = "CNY"
     lot_size: int | None = Field(None, gt=0)  # None: [costs] lot_size
@@ -262,6 +264,11 @@ class Universe(_Strict):
     def industry_label(self, lang: str) -> str:
         """What one industry is called ("申万一级行业" / "SW L1 industry")."""
         return self.label_en if lang == "en" else self.label
+
+    def benchmark_label(self, lang: str) -> str:
+        """The price benchmark as texts name it ("沪深300" / "CSI 300"), else its code."""
+        name = (self.benchmark_name_en or self.benchmark_name) if lang == "en" else self.benchmark_name
+        return name or self.benchmark_price
 
     def classification_label(self, lang: str) -> str:
         spec = self.classification

@@ -220,8 +220,8 @@ def crowding_missing_arrays(figures: Mapping[str, np.ndarray], codes: Iterable[s
     for lacking, codes_ in groups.items():
         why = []
         if any(c in ("amount_share", "volume_ratio") for c in lacking):
-            why.append("SW industry amount/volume exist from 2020 only, and a percentile needs half "
-                       "of the trailing window")
+            why.append("the industry series carry amount/volume for less than half of the trailing "
+                       "window a percentile needs (SW L1: from 2020 only)")
         if "volatility" in lacking:
             why.append("too little price history for the trailing window")
         reason = "; ".join(why) + "; not invented"

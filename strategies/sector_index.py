@@ -149,14 +149,72 @@ def build_sector_index(stock_close_adj: pd.DataFrame, weights_frame: pd.DataFram
     ret, _ = sector_returns(stock_close_adj, weights_frame, members, max_stale=max_stale)
     if ret.shape[1] == 0:
         return ret
+    return _chain(ret, base)
+
+
+def _chain(ret: pd.DataFrame, base: float) -> pd.DataFrame:
+    """Index levels from daily returns: ``base`` on the day before a column's first return, NaN on
+    days without a return (the chain resumes from the last level)."""
     growth = (1.0 + ret.fillna(0.0)).cumprod()
-    level = base * growth
-    first = ret.notna().to_numpy().argmax(axis=0)
-    has = ret.notna().to_numpy().any(axis=0)
+    has = ret.notna().to_numpy()
+    start = np.where(has.any(axis=0), has.argmax(axis=0) - 1, len(ret))
     pos = np.arange(len(ret))[:, None]
-    start = np.where(has, first - 1, len(ret))
-    keep = (pos > start) & ret.notna().to_numpy() | (pos == start)
-    return level.where(keep)
+    return (base * growth).where((pos > start) & has | (pos == start))
+
+
+# -- the universe's industry series from its members ----------------------------------------------
+
+@dataclass(frozen=True)
+class BuiltIndices:
+    """Sector index levels built for a universe (:func:`build_universe_indices`)."""
+
+    weighting: str
+    levels: pd.DataFrame  # dates x industry codes (NaN before a sector's first return)
+    members_last: Mapping[str, int]
+    notes: tuple[str, ...] = ()
+
+    def rows(self, names: Mapping[str, str]) -> pd.DataFrame:
+        """Long ``code, date, close, name`` rows, the layout of ``data import --kind industry``."""
+        long = self.levels.rename_axis(index="date", columns="code").stack().rename("close").reset_index()
+        long["date"] = pd.DatetimeIndex(long["date"]).strftime("%Y-%m-%d")
+        long["name"] = long["code"].map(names).fillna(long["code"])
+        return long[["code", "date", "close", "name"]]
+
+
+def build_universe_indices(panel: MarketPanel, *, weighting: str = "mkt_cap", base: float = 1000.0,
+                           max_stale: int = 10) -> BuiltIndices:
+    """Each industry of the panel's universe as a chain-linked index of its member stocks.
+
+    The members are the universe's own classification as the panel holds it (point in time), the
+    weights the previous day's market caps (``"mkt_cap"``) or 1 (``"equal"``); see
+    :func:`build_sector_index`. An industry without a member on any day gets no series and a note.
+    """
+    if weighting not in ("mkt_cap", "equal"):
+        raise ValueError(f"weighting must be 'mkt_cap' or 'equal', got {weighting!r}")
+    adj = panel.stocks.get("adj_close")
+    if adj is None or adj.empty:
+        raise NoDataError("the panel holds no stock prices: import the member stocks' bars first "
+                          "(data import --kind stock)")
+    if panel.classification.empty:
+        raise NoDataError(f"universe {panel.universe.name!r} has no memberships: import them with "
+                          "data import --kind classification")
+    adj = adj.sort_index().astype(float)
+    caps = None
+    if weighting == "mkt_cap":
+        caps = panel.stocks.get("mkt_cap")
+        if caps is None or caps.reindex(index=adj.index, columns=adj.columns).notna().sum().sum() == 0:
+            raise NoDataError("no market caps for the member stocks; import mkt_cap with the stock bars "
+                              "or use --weighting equal")
+    ids, labels = history_member_ids(panel.classification, adj.index, adj.columns)
+    ret, counts = _sector_returns(adj, caps, ids, labels, max_stale)
+    codes = panel.universe.codes
+    ret = ret.reindex(columns=codes)
+    levels = _chain(ret, base).dropna(how="all")
+    built = ret.notna().any()
+    notes = [f"{c}: no member stock with prices; no series built" for c in codes if not built[c]]
+    last = counts.reindex(columns=codes).fillna(0.0).iloc[-1] if len(counts) else pd.Series(0.0, index=codes)
+    return BuiltIndices(weighting=weighting, levels=levels.dropna(axis=1, how="all"),
+                        members_last={c: int(last.get(c, 0)) for c in codes}, notes=tuple(notes))
 
 
 # -- validation against the official SW indices -------------------------------------------------

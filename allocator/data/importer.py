@@ -10,7 +10,9 @@ Schemas by ``--kind`` (units as in :mod:`allocator.schema`; dates ``YYYY-MM-DD``
   deadline, recorded as such); ``revenue, operate_profit, net_profit, net_profit_parent,
   inventories, total_assets, total_liab`` (CNY, income items year to date).
 - ``classification``: ``code, start_date, industry_code`` (stock -> 6-digit SW code from that
-  date on).
+  date on), or for a universe with its own members (``[classification] kind = "members"``)
+  ``code, start_date, sector`` (stock -> one of the universe's industry codes from that date on,
+  stored under the universe's scheme; stock codes of any market).
 - ``calendar``: ``date`` (trading days; the only way days enter the calendar besides
   ``data update``).
 
@@ -47,7 +49,7 @@ from allocator.calendar import statutory_deadlines
 from allocator.data import plausibility, tushare
 from allocator.data.validate import LINE, check_unique, coerce, lines_of, parse_dates, where
 from allocator.errors import DataError
-from allocator.schema import BARS, CALENDAR, CLASSIFICATION, FUNDAMENTALS, STOCK_BARS, TableSchema
+from allocator.schema import BARS, CALENDAR, CLASSIFICATION, FUNDAMENTALS, MEMBERSHIPS, STOCK_BARS, TableSchema
 from allocator.store import Store
 
 KINDS = ("industry", "benchmark", "etf", "stock", "fundamentals", "classification", "calendar")
@@ -62,15 +64,20 @@ _FUNDAMENTALS_IN = replace(
 )
 _TABLE = {"industry": "bars", "benchmark": "bars", "etf": "bars", "stock": "stock_bars",
           "fundamentals": "fundamentals", "classification": "classification", "calendar": "calendar"}
+# A file of own memberships has no scheme column: the universe gives it.
+_MEMBERSHIPS_IN = replace(MEMBERSHIPS, columns=tuple(c for c in MEMBERSHIPS.columns if c.name != "scheme"),
+                          key=("code", "start_date"))
 _SCHEMA: dict[str, TableSchema] = {"bars": BARS, "stock_bars": STOCK_BARS, "fundamentals": _FUNDAMENTALS_IN,
-                                   "classification": CLASSIFICATION, "calendar": CALENDAR}
+                                   "classification": CLASSIFICATION, "calendar": CALENDAR,
+                                   "memberships": _MEMBERSHIPS_IN}
 _DATE = {"bars": "date", "stock_bars": "date", "fundamentals": "period_end",
-         "classification": "start_date", "calendar": "date"}
+         "classification": "start_date", "calendar": "date", "memberships": "start_date"}
 #: How many conflicts a refusal lists.
 SHOWN_CONFLICTS = 3
 #: Relative difference below which a value equals the stored one (text and CSV round trips).
 REL_TOLERANCE = 1e-9
-_SW2021 = pd.Timestamp("2021-07-30")  # rows in force from here carry SW 2021 codes
+_SW2021 = pd.Timestamp("2021-07-30")
+_ANY_CODE = r"[A-Za-z0-9][A-Za-z0-9._-]{0,15}"  # a stock code of any market (fits the store's 16)  # rows in force from here carry SW 2021 codes
 _STOCK_CODE = r"\d{6}\.(SH|SZ|BJ)"
 _STORED_BEFORE_DAYS = 550  # stored context read before a file's first bar (units median, moves)
 _STORED_AFTER_DAYS = 60
@@ -172,6 +179,16 @@ class Incoming:
     notes: list[str]
 
 
+@dataclass(frozen=True)
+class Members:
+    """Where a ``classification`` file goes for a universe with its own members: the scheme its
+    rows are stored under and the sector codes they may name (the universe's industries)."""
+
+    scheme: str
+    sectors: frozenset[str]
+    universe: str = ""
+
+
 def _fail(source: str, frame: pd.DataFrame, mask: np.ndarray, column: str, message: str) -> None:
     if mask.any():
         pos = int(np.flatnonzero(mask)[0])
@@ -186,29 +203,50 @@ def _raise(source: str, frame: pd.DataFrame, problem: plausibility.Problem | Non
                         f"{problem.message}")
 
 
-def prepare_import(path: Path, kind: str, calendar_days: pd.DatetimeIndex | None = None, *,
-                   fmt: str = "canonical", today: dt.date | None = None,
-                   industry_prefixes: set[str] | None = None) -> Incoming:
-    """Read and validate a user file without the store's context (nothing is written).
+def prepare_import(path: Path, kind: str, calendar_days: pd.DatetimeIndex | None = None,
+                   **options: Any) -> Incoming:
+    """Read and validate a user file without the store's context (nothing is written); the
+    options are those of :func:`prepare_rows`."""
+    raw, offset = read_table_file(path)
+    return prepare_rows(raw, offset, str(path), kind, calendar_days, **options)
+
+
+def prepare_rows(raw: pd.DataFrame, offset: int, src: str, kind: str,
+                 calendar_days: pd.DatetimeIndex | None = None, *, fmt: str = "canonical",
+                 today: dt.date | None = None, industry_prefixes: set[str] | None = None,
+                 members: Members | None = None) -> Incoming:
+    """Validate rows read from ``src`` (a file, or a command that built them) without the store.
+
+    ``offset`` is the source line of the first row (2 for a CSV with a header).
 
     ``calendar_days`` is the stored trading calendar (bars must fall on its days; None skips the
     check), ``today`` the date no row may pass, ``industry_prefixes`` the two-digit SW 2021 class
     prefixes of the universe (classification rows in force from 2021-07-30 must use one).
+    ``members``: a ``classification`` file holds the universe's own memberships
+    (``code, start_date, sector``) instead of SW codes.
     """
     if kind not in KINDS:
         raise DataError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     if fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     today = today or today_in_shanghai()
-    raw, offset = read_table_file(path)
     if raw.empty:
-        raise DataError(f"{path}: no rows")
-    src = str(path)
+        raise DataError(f"{src}: no rows")
     raw = raw.copy()
     raw[LINE] = np.arange(len(raw), dtype=np.int64) + offset
     notes: list[str] = []
-    table = _TABLE[kind]
+    table = "memberships" if kind == "classification" and members is not None else _TABLE[kind]
     schema = _SCHEMA[table]
+    if table == "memberships" and fmt != "canonical":
+        raise DataError(f"{src}: own memberships ({members.universe or 'this universe'}) are read in the "
+                        "canonical layout code,start_date,sector only; drop --format")
+    if table == "memberships" and "industry_code" in raw.columns and "sector" not in raw.columns:
+        raise DataError(f"{src}: has SW codes (industry_code), but universe {members.universe!r} has its own "
+                        "members: give code,start_date,sector with sector one of its industry codes")
+    if table == "classification" and "sector" in raw.columns and "industry_code" not in raw.columns:
+        raise DataError(f"{src}: has a sector column, but this universe classifies stocks by SW code "
+                        "(code,start_date,industry_code); a universe of your own sectors needs "
+                        '[classification] kind = "members" in its file')
     prepared: tushare.Prepared | None = None
     if fmt == "canonical" and "ts_code" in raw.columns and "code" not in raw.columns:
         raise DataError(f"{src}: looks like a Tushare export (ts_code, not code); add --format tushare")
@@ -246,6 +284,11 @@ def prepare_import(path: Path, kind: str, calendar_days: pd.DatetimeIndex | None
     if kind == "fundamentals":
         frame, given = _fundamentals(frame, src, given)
         _raise(src, frame, plausibility.value_problem(frame, "fundamentals"))
+        return Incoming(kind, table, frame, given, None, layout, notes)
+    if table == "memberships":
+        assert members is not None
+        _memberships(frame, src, members)
+        frame.insert(0, "scheme", members.scheme)
         return Incoming(kind, table, frame, given, None, layout, notes)
     if kind == "classification":
         _classification(frame, src, industry_prefixes)
@@ -326,6 +369,18 @@ def _classification(frame: pd.DataFrame, src: str, prefixes: set[str] | None) ->
               f"{_SW2021.date()} carry SW 2021 codes: {', '.join(sorted(prefixes))})")
 
 
+def _memberships(frame: pd.DataFrame, src: str, members: Members) -> None:
+    frame["code"] = frame["code"].astype("string").str.strip()
+    frame["sector"] = frame["sector"].astype("string").str.strip()
+    code_ok = frame["code"].str.fullmatch(_ANY_CODE).fillna(False).to_numpy(dtype=bool)
+    _fail(src, frame, ~code_ok, "code", "is not a stock code (letters, digits, '.', '_' or '-', at most 16)")
+    known = frame["sector"].isin(members.sectors).to_numpy(dtype=bool)
+    shown = ", ".join(sorted(members.sectors)[:12]) + (" ..." if len(members.sectors) > 12 else "")
+    _fail(src, frame, ~known, "sector",
+          f"is not an industry of universe {members.universe!r} ({shown}); fix the code or add the "
+          "industry to the universe file")
+
+
 # ==================================================================================================
 # Against the store: conflicts, moves, units; then one transaction
 # ==================================================================================================
@@ -345,7 +400,10 @@ def _stored_rows(store: Store, table: str, frame: pd.DataFrame, kind: str) -> pd
         chunk = codes[start:start + 500]
         names = {f"c{i}": c for i, c in enumerate(chunk)}
         cond = f"code IN ({', '.join(':' + n for n in names)})"
-        if table != "classification":
+        if table == "memberships":
+            cond += " AND scheme = :scheme"
+            names |= {"scheme": str(frame["scheme"].iloc[0])}
+        elif table != "classification":
             cond += f" AND {date_col} >= :lo AND {date_col} <= :hi"
             names |= {"lo": lo.date().isoformat(), "hi": hi.date().isoformat()}
         parts.append(store.read_table(table, f"WHERE {cond}", names))
@@ -443,8 +501,23 @@ def import_file(store: Store, path: Path, kind: str, *, fmt: str = "canonical", 
                 max_move: float = plausibility.MAX_DAILY_MOVE,
                 max_move_stock: float = plausibility.MAX_DAILY_MOVE_STOCK,
                 industry_prefixes: set[str] | None = None,
-                calendar_days: pd.DatetimeIndex | None = None) -> ImportReport:
-    """Validate a user file against itself and the store, then write it in one transaction.
+                calendar_days: pd.DatetimeIndex | None = None, members: Members | None = None) -> ImportReport:
+    """Validate a user file against itself and the store, then write it in one transaction
+    (:func:`import_rows` of the file's rows)."""
+    raw, offset = read_table_file(path)
+    return import_rows(store, raw, offset, str(path), kind, fmt=fmt, replace=replace, allow_jumps=allow_jumps,
+                       today=today, max_move=max_move, max_move_stock=max_move_stock,
+                       industry_prefixes=industry_prefixes, calendar_days=calendar_days, members=members)
+
+
+def import_rows(store: Store, raw: pd.DataFrame, offset: int, src: str, kind: str, *, fmt: str = "canonical",
+                replace: bool = False, allow_jumps: bool = False, today: dt.date | None = None,
+                max_move: float = plausibility.MAX_DAILY_MOVE,
+                max_move_stock: float = plausibility.MAX_DAILY_MOVE_STOCK,
+                industry_prefixes: set[str] | None = None,
+                calendar_days: pd.DatetimeIndex | None = None, members: Members | None = None) -> ImportReport:
+    """Validate rows (read from ``src``, first row on line ``offset``) against themselves and the
+    store, then write them in one transaction.
 
     Bars must fall on ``calendar_days`` (default: the stored A-share calendar; a universe on
     another exchange passes its own sessions).
@@ -459,8 +532,8 @@ def import_file(store: Store, path: Path, kind: str, *, fmt: str = "canonical", 
     if kind in BAR_KINDS or kind == "stock":
         calendar = (pd.DatetimeIndex(calendar_days) if calendar_days is not None
                     else pd.DatetimeIndex(store.read_table("calendar")["date"])).sort_values()
-    incoming = prepare_import(path, kind, calendar, fmt=fmt, today=today, industry_prefixes=industry_prefixes)
-    src = str(path)
+    incoming = prepare_rows(raw, offset, src, kind, calendar, fmt=fmt, today=today,
+                            industry_prefixes=industry_prefixes, members=members)
     frame, table = incoming.frame, incoming.table
     schema = _SCHEMA[table]
     keys = list(schema.key)
@@ -473,7 +546,7 @@ def import_file(store: Store, path: Path, kind: str, *, fmt: str = "canonical", 
         clash = clash[clash["kind"] != clash["kind_stored"]]
         if not clash.empty:
             row = clash.iloc[0]
-            raise DataError(f"{path}: code {row['code']} is already stored as a {row['kind_stored']}, "
+            raise DataError(f"{src}: code {row['code']} is already stored as a {row['kind_stored']}, "
                             f"not a {row['kind']}; use another code or --kind {row['kind_stored']}")
         # Never replace the names of instruments that are already stored.
         new_instruments = incoming.instruments[~incoming.instruments["code"].isin(existing["code"])]
@@ -512,13 +585,16 @@ def import_file(store: Store, path: Path, kind: str, *, fmt: str = "canonical", 
         filled=int((diff.status == "filled").sum()), replaced=int((diff.status == "conflict").sum()),
         replaced_by_code={str(k): int(v) for k, v in replaced.items()},
         first_date=str(frame[date_col].min().date()), last_date=str(frame[date_col].max().date()),
-        store_last_date=_store_last_date(store, kind),
+        store_last_date=_store_last_date(store, kind, members.scheme if members else None),
         instruments_added=int(written.get("instruments", 0)), notes=incoming.notes, written=written)
 
 
-def _store_last_date(store: Store, kind: str) -> str | None:
-    """The latest date of ``kind`` in the store (bars of the kind, report periods, ...)."""
-    if kind in BAR_KINDS:
+def _store_last_date(store: Store, kind: str, scheme: str | None = None) -> str | None:
+    """The latest date of ``kind`` in the store (bars of the kind, report periods, ...; own
+    memberships of ``scheme``)."""
+    if scheme is not None and kind == "classification":
+        sql, params = "SELECT MAX(start_date) AS last FROM sector_membership WHERE scheme = :s", {"s": scheme}
+    elif kind in BAR_KINDS:
         sql, params = ("SELECT MAX(b.date) AS last FROM daily_bar b JOIN instrument i ON i.code = b.code "
                        "WHERE i.kind = :kind", {"kind": kind})
     else:

@@ -154,18 +154,25 @@ def import_cmd(app: AppContext, path: Path, kind: str, fmt: str, replace: bool, 
     stock:                  code,date,close [,adj_factor,mkt_cap,name]
     fundamentals:           code,period_end [,ann_date,revenue,operate_profit,net_profit,
                             net_profit_parent,inventories,total_assets,total_liab] (CNY, YTD)
-    classification:         code,start_date,industry_code (6-digit SW code)
+    classification:         code,start_date,industry_code (6-digit SW code); for a universe
+                            with its own members: code,start_date,sector (its industry codes)
     calendar:               date (trading days)
     Dates YYYY-MM-DD or YYYYMMDD, none after today; bars only on days of the stored calendar.
     A row that differs from a stored one refuses the file unless --replace; implausible values,
     moves (unless --allow-jumps) and units are refused naming the line and column.
     """
-    from allocator.data.importer import import_file
+    from allocator.data.importer import Members, import_file
 
     data_settings = app.settings.data
     universe = app.universe
-    prefixes = ({i.class_prefix for i in universe.industries if i.class_prefix}
-                if kind == "classification" else None)
+    spec = universe.classification
+    members = None
+    prefixes = None
+    if kind == "classification":
+        if spec is not None and spec.kind == "members":
+            members = Members(spec.scheme, frozenset(universe.codes), universe.name)
+        else:
+            prefixes = {i.class_prefix for i in universe.industries if i.class_prefix}
     days = None
     if universe.calendar != "cn_a_share" and kind in ("industry", "benchmark", "etf", "stock"):
         from allocator.calendar import universe_calendar
@@ -174,7 +181,7 @@ def import_cmd(app: AppContext, path: Path, kind: str, fmt: str, replace: bool, 
     report = import_file(app.store, path, kind, fmt=fmt, replace=replace, allow_jumps=allow_jumps,
                          max_move=data_settings.max_daily_move,
                          max_move_stock=data_settings.max_daily_move_stock, industry_prefixes=prefixes,
-                         calendar_days=days)
+                         calendar_days=days, members=members)
     if as_json:
         echo_json(report.to_dict())
     else:

@@ -184,7 +184,8 @@ def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyR
     if no_amt:
         missing.append(MissingInput(
             "amount", no_amt,
-            f"{tw}-day average turnover unknown (SW industry amount exists from 2020 only): no BUY is "
+            f"{tw}-day average turnover unknown (the industry series carry no amount for the window; "
+            "SW L1: from 2020 only): no BUY is "
             "given; a top-5 industry shows HOLD/WATCH (turnover unknown)"))
     for w in windows:
         gone = tuple(c for c, x in zip(codes, r[w]) if x is None)
@@ -249,6 +250,8 @@ def digest_data(panel: MarketPanel, date: object, params: Mapping[str, Any] | No
     acts = [i.labels["action"] for i in result.industries]
     return {
         "date": result.asof.strftime("%Y-%m-%d"),
+        "universe_label": panel.universe.label,
+        "universe_label_en": panel.universe.label_en,
         "ranked": len(ranked),
         "top": top,
         "bottom": bottom,
@@ -281,10 +284,10 @@ def daily_digest(panel: MarketPanel, date: object, params: Mapping[str, Any] | N
 
     out = []
     if zh:
-        out.append(f"申万一级行业动量日报 {d['date']}")
+        out.append(f"{d['universe_label']}动量日报 {d['date']}")
         out.append(f"强势前{len(d['top'])}：")
     else:
-        out.append(f"SW industry momentum digest {d['date']}")
+        out.append(f"{d['universe_label_en']} momentum digest {d['date']}")
         out.append(f"Strongest {len(d['top'])}:")
     out += ["  " + line(x) for x in d["top"]]
     out.append(f"弱势后{len(d['bottom'])}：" if zh else f"Weakest {len(d['bottom'])}:")

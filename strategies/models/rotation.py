@@ -245,7 +245,7 @@ class _Words:
         return "; ".join(en), "；".join(zh)
 
 
-@register(NAME, "Rotation detector: RS ratio/momentum quadrants vs CSI 300, flow proxy, breadth; "
+@register(NAME, "Rotation detector: RS ratio/momentum quadrants vs the price benchmark, flow proxy, breadth; "
                 "OVERWEIGHT top 5 by composite, equal weight", allocates=True,
           label=("轮动探测", "Rotation detector"), needs=("stocks", "amount", "classification"),
           robustness_grid={"overweight": [3, 5, 7]})
@@ -298,7 +298,7 @@ def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> Strategy
     if no_flow:
         missing.append(MissingInput(
             "flow", no_flow,
-            "flow proxy needs daily amount (SW industry amount exists from 2020 only): flow component "
+            "flow proxy needs daily amount (none in the industry series here; SW L1: from 2020 only): flow component "
             "dropped, composite weights renormalised over the components available; flow rule "
             "conditions count as not met"))
     no_br = lacking("breadth")
@@ -312,7 +312,7 @@ def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> Strategy
         missing.append(MissingInput("rs_z", no_z, f"fewer than {int(p['zscore_window']) // 2} days of RS ratio: "
                                     "normalised RS not shown (not used in the composite)"))
     notes = list(r.notes) + [
-        f"Benchmark: CSI 300 price index ({universe.benchmark_price}); RS ratio = (1 + {p['lookback']}-day "
+        f"Benchmark: {universe.benchmark_label('en')} price index ({universe.benchmark_price}); RS ratio = (1 + {p['lookback']}-day "
         f"industry return) / (1 + {p['lookback']}-day benchmark return); momentum = its change over "
         f"{p['momentum_period']} days.",
         f"Composite = {p['weight_rs']:.0%} RS ratio, {p['weight_flow']:.0%} flow intensity, "

@@ -202,7 +202,8 @@ def rs_mainline(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult
     n_valid = len(valid)
     notes = [
         f"Signal date {asof.date()}: RS = mean of cross-sectional percentile ranks (0-1, best = 1) of "
-        f"the {wtxt}-day price change of the SW industry price indices, among {n_valid} industries "
+        f"the {wtxt}-day price change of the {panel.universe.industry_label('en')} price indices, among "
+        f"{n_valid} industries "
         "with data.",
         f"{len(mainlines)} mainline(s) with RS > {thr:.2f}; holding {len(selected)} equally "
         f"(top-up to {min_h}, at most {max_h}).",
@@ -397,7 +398,8 @@ def yearly_leaders(panel: MarketPanel, year: int, params: Mapping[str, Any] | No
         f"RS > {thr:.2f} tested on every trading day from {start.date()} to {window_end.date()}, each "
         "day with data up to that day only (point in time). The performance columns are a report "
         f"about the past: price return from the close of {window_end.date()} onward, which the signal "
-        "could not know. Industry indices are price indices, compared with the CSI 300 price index."
+        "could not know. Industry indices are price indices, compared with the "
+        f"{universe.benchmark_label('en')} price index ({universe.benchmark_price})."
     ))
     return YearlyLeaders(
         year=year, threshold=thr, window_start=start, window_end=window_end, window_complete=bool(complete),
