@@ -357,16 +357,33 @@ def _load_universe(path: Path, mtime: float) -> Universe:
     return validate(Universe, data, path)
 
 
+def universe_reference(universe: Universe) -> str:
+    """How a book records its universe: ``""`` for the shipped SW L1 (so books made before
+    universes existed and those made since read alike), a shipped universe's name, else the
+    absolute path of its file."""
+    path = Path(universe.path)
+    if path.parent == BUILTIN_UNIVERSES.resolve():
+        return "" if path.stem == "cn_sw_l1" else path.stem
+    return str(path)
+
+
 def load_universe(name: str | Path = "cn_sw_l1") -> Universe:
     """The universe named (a shipped one) or at a path; see :func:`universe_path`."""
     path = universe_path(name)
     return _load_universe(path.resolve(), path.stat().st_mtime)
 
 
+#: Lot of an index-level book: one notional unit of the index (an index has no exchange lot).
+INDEX_LEVEL_LOT = 1
+
+
 def settings_for(settings: Settings, universe: Universe) -> Settings:
-    """``settings`` with the universe's own costs and lot size where it states them."""
+    """``settings`` with the universe's own costs and lot size where it states them; a universe
+    without an ETF map (index level) trades notional units of its indices in lots of one."""
     update = {k: getattr(universe, k) for k in ("cost_bps", "min_commission", "lot_size")
               if getattr(universe, k) is not None}
+    if universe.index_level:
+        update["lot_size"] = INDEX_LEVEL_LOT
     if not update:
         return settings
     return settings.model_copy(update={"costs": settings.costs.model_copy(update=update)})

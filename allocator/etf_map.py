@@ -301,7 +301,6 @@ def allocate_book(panel: MarketPanel, industry_weights: dict[str, float], etf_ma
     alloc = allocate(panel, industry_weights, etf_map)
     if core <= 0:
         return alloc
-    if etf_map.level == "index":
-        core_etf = benchmark
+    core_etf = core_instrument(panel.universe, etf_map, core_etf)
     line = core_allocation(panel, core, core_etf, benchmark, etf_map.selection.max_price_age)
     return EtfAllocation(alloc.date, (*alloc.lines, line))

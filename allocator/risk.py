@@ -64,19 +64,21 @@ def ex_ante(returns: pd.DataFrame, weights: Mapping[str, float], benchmark: str,
     missing = [c for c in [*codes, benchmark] if c not in returns.columns]
     if missing:
         return ExAnte(None, benchmark, window, len(w), largest, f"no returns for {', '.join(missing)}")
-    frame = returns[[*codes, benchmark]].iloc[-window:]
+    # A book may hold the benchmark itself (an index-level core): it is one column, not two.
+    columns = list(dict.fromkeys([*codes, benchmark]))
+    frame = returns[columns].iloc[-window:]
     counts = frame.notna().sum()
     short = [c for c in frame.columns if counts[c] < min_days]
     if short:
         return ExAnte(None, benchmark, window, len(w), largest,
                       f"fewer than {min_days} daily returns in the window for {', '.join(short)}")
     cov = frame.cov(min_periods=min_days).to_numpy()
-    a = np.r_[np.array([w[c] for c in codes]), -1.0]
-    book = np.r_[np.array([w[c] for c in codes]), 0.0]
+    book = np.array([w.get(c, 0.0) for c in columns])
+    a = book - (np.array(columns) == benchmark)
     var = float(a @ cov @ a)
     vol = float(book @ cov @ book)
     return ExAnte(float(np.sqrt(max(var, 0.0) * 252)), benchmark, window, len(w), largest, None,
-                  float(np.sqrt(max(vol, 0.0) * 252)), float(np.sqrt(max(cov[-1, -1], 0.0) * 252)))
+                  float(np.sqrt(max(vol, 0.0) * 252)), float(np.sqrt(max(cov[columns.index(benchmark)] @ (np.array(columns) == benchmark), 0.0) * 252)))
 
 
 __all__ = ["ExAnte", "MIN_DAYS", "WINDOW", "ex_ante"]

@@ -312,7 +312,8 @@ def decide(panel: MarketPanel, strategy: str, signal_date: object, etf_map: EtfM
     bench = cut.universe.benchmark_total_return
     bench = bench if bench in cut.bars["close"].columns else cut.universe.benchmark_price
     codes = sorted(c for c, w in etf_weights.items() if w > 0)
-    risk = ex_ante(cut.returns([c for c in [*codes, bench] if c in cut.bars["close"].columns]), etf_weights, bench)
+    priced = [c for c in dict.fromkeys([*codes, bench]) if c in cut.bars["close"].columns]
+    risk = ex_ante(cut.returns(priced), etf_weights, bench)
     return Decision(strategy, pd.Timestamp(result.asof), _frozen(held), selected,
                     tuple(_frozen(mi.to_dict()) for mi in result.missing_inputs), (*result.notes, *book.notes),
                     lines, _frozen(etf_weights), panel_fingerprint(cut), construction=construction.label(),

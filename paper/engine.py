@@ -138,7 +138,12 @@ class ModelRunner:
 
     @property
     def etf_codes(self) -> list[str]:
-        return list(self.etf_map.etf_codes)
+        """What books of this runner may hold: the map's ETFs and, at index level, the core's
+        benchmark index (at ETF level the core ETF is an ETF of the panel already)."""
+        codes = list(self.etf_map.etf_codes)
+        if self.etf_map.level == "index":
+            codes.append(self.panel.universe.benchmark_price)
+        return codes
 
     def run(self, strategy: str, model_params: Mapping[str, Any], signal: pd.Timestamp,
             construction: Construction | None = None, held: Iterable[str] = ()) -> Decision:

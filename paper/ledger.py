@@ -113,7 +113,8 @@ class BookRules:
     ``invest_on_start``: the book's first day is also a rebalance (signal: the previous trading
     day), so a book started mid-month is invested at once rather than a month later.
     ``construction``: how the model's weights become the book (:mod:`allocator.construction`;
-    books created before it existed hold the model's own book, ``active``).
+    books created before it existed hold the model's own book, ``active``). ``universe``: the
+    market the book runs in (:func:`allocator.config.universe_reference`; ``""``: SW L1).
     """
 
     cost_bps: float = 23.0
@@ -125,6 +126,7 @@ class BookRules:
     schedule: str = "monthly"
     invest_on_start: bool = True
     construction: str = "active"
+    universe: str = ""
 
     def __post_init__(self) -> None:
         if self.fill not in ("close", "open"):
@@ -144,6 +146,8 @@ class BookRules:
         d = asdict(self)
         if d["construction"] == "active":
             del d["construction"]
+        if not d["universe"]:
+            del d["universe"]
         return d
 
     @classmethod

@@ -63,13 +63,14 @@ class AppContext:
             self._cache["store"] = Store(self.db_url)
         return self._cache["store"]
 
-    def panel(self, stocks: bool = False):  # type: ignore[no-untyped-def]
-        """The full-history MarketPanel from the store (loaded once per command)."""
-        key = f"panel:{stocks}"
+    def panel(self, stocks: bool = False, universe: Universe | None = None):  # type: ignore[no-untyped-def]
+        """The full-history MarketPanel of ``universe`` (default: this command's) from the store
+        (loaded once per command and universe)."""
+        u = universe or self.universe
+        key = f"panel:{stocks}:{u.path}"
         if key not in self._cache:
             from allocator.panel import load_panel
 
-            u = self.universe
             etf_codes: list[str] = []
             if u.calendar != "cn_a_share" and u.etf_map:
                 from allocator.etf_map import etf_map_for
@@ -78,11 +79,17 @@ class AppContext:
             self._cache[key] = load_panel(self.store, u, stocks=stocks, etf_codes=etf_codes)
         return self._cache[key]
 
-    def panel_for(self, models):  # type: ignore[no-untyped-def]
+    def panel_for(self, models, universe: Universe | None = None):  # type: ignore[no-untyped-def]
         """The panel with what the ``models`` declare they read (stock data only if one needs it)."""
         from strategies import registry
 
-        return self.panel(stocks=registry.needs(list(models), "stocks"))
+        return self.panel(stocks=registry.needs(list(models), "stocks"), universe=universe)
+
+    def book_universe(self, rules) -> Universe:  # type: ignore[no-untyped-def]
+        """The universe a paper book runs in (its :class:`~paper.ledger.BookRules` remember it)."""
+        from allocator.config import load_universe
+
+        return load_universe(rules.universe or "cn_sw_l1")
 
     @property
     def universe(self) -> Universe:

@@ -63,7 +63,8 @@ def render_backtests(reports: dict[str, dict]) -> str:  # type: ignore[type-arg]
 @click.option("--end", default=None, metavar="DATE", help="Default: the last date in the store.")
 @click.option("--engine", type=click.Choice(["vector", "backtrader"]), default="vector", show_default=True)
 @click.option("--level", type=click.Choice(["index", "etf"]), default="index", show_default=True,
-              help="index: SW price indices vs 000300; etf: ETFs (total return) vs H00300.")
+              help="index: the industry price indices vs the price benchmark; etf: the mapped ETFs "
+                   "(total return) vs the total-return benchmark (universes with an ETF map).")
 @click.option("--cost-bps", type=float, default=None, help="Per side (default: config costs.cost_bps).")
 @click.option("--schedule", type=click.Choice(["monthly", "semimonthly", "weekly"]), default="monthly",
               show_default=True)

@@ -81,7 +81,7 @@ def paper() -> None:
 @click.option("--capital", required=True, type=float, help="Initial cash in CNY.")
 @click.option("--start", required=True, metavar="DATE", help="First day of the book (YYYY-MM-DD).")
 @click.option("--benchmark", metavar="CODE", help="Benchmark code (default: the universe's total-return "
-                                                     "index, H00300.CSI).")
+                                                     "index, H00300.CSI; at index level its price index).")
 @click.option("--fill", type=click.Choice(["close", "open"]), help="Fill price (default: [schedule] fill).")
 @click.option("--schedule", type=click.Choice(["monthly", "semimonthly", "weekly"]),
               help="Rebalance schedule (default: [schedule] rebalance).")
@@ -102,6 +102,8 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
     from app.cli.amounts import check_capital
     from app.cli.dates import parse_date
     from allocator.errors import NoDataError
+    from allocator.calendar import universe_calendar
+    from allocator.config import universe_reference
     from paper.ledger import BookRules, PortfolioSpec, create_portfolio, to_fen
     from strategies import registry
 
@@ -109,11 +111,13 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
     store = _store(app)
     registry.spec(strategy)
     day = parse_date(start, "--start")
-    calendar = _calendar(store)
+    universe = app.universe
+    calendar = universe_calendar(store, universe)
     first = calendar.next(day, inclusive=True)
     if first <= calendar.first:
         raise NoDataError(f"--start {day}: no trading day before it for the model's first signal")
-    bench = benchmark or app.universe.benchmark_total_return
+    # Like for like: a book of price indices against the price index, of ETFs against total return.
+    bench = benchmark or (universe.benchmark_price if universe.index_level else universe.benchmark_total_return)
     known = store.read("SELECT MIN(date) AS first FROM daily_bar WHERE code = :c", {"c": bench}, date_cols=("first",))
     bench_first = known["first"].iloc[0]
     if pd.isna(bench_first):
@@ -125,14 +129,18 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
     built = construction_opt.resolve(app.settings, construction, "client")
     rules = BookRules.from_settings(app.settings, fill=fill, schedule=schedule,
                                     invest_on_start=False if wait_for_schedule else None,
-                                    construction=built.label())
+                                    construction=built.label(), universe=universe_reference(universe))
     spec = PortfolioSpec(name=name, strategy=strategy, start_date=pd.Timestamp(first),
                          initial_cash_fen=to_fen(capital), benchmark=bench, rules=rules,
                          model_params=registry.params_for(strategy))
     create_portfolio(store, spec)
-    click.echo(f"created paper book {name}: model {strategy}, {capital:,.2f} CNY from {first.date()}, "
+    cur = universe.currency
+    level = ("index level (no ETF map): holds the industry indices as notional units"
+             if universe.index_level else "ETF level")
+    click.echo(f"created paper book {name}: model {strategy}, universe {universe.name}, {level}, "
+               f"{capital:,.2f} {cur} from {first.date()}, "
                f"benchmark {bench}, {rules.schedule} rebalance filled at the {rules.fill}, "
-               f"costs {rules.cost_bps:g} bp (min {rules.min_commission:g} CNY), lots of {rules.lot_size}, "
+               f"costs {rules.cost_bps:g} bp (min {rules.min_commission:g} {cur}), lots of {rules.lot_size}, "
                f"construction {rules.construction}")
 
 
@@ -144,7 +152,7 @@ def book_lag(app: AppContext, report, until):  # type: ignore[no-untyped-def]
     from paper.ledger import load_portfolio
 
     spec = load_portfolio(_store(app), report.name)
-    panel = app.panel_for([spec.strategy])
+    panel = app.panel_for([spec.strategy], app.book_universe(spec.rules))
     lag = behind_the_data(panel, report, spec.start_date, pd.Timestamp(until) if until else None,
                           app.settings.freshness.etfs)
     if lag is None:
@@ -163,10 +171,15 @@ def _run_books(app: AppContext, names: list[str], until: str | None,
     store = _store(app)
     specs = [load_portfolio(store, n) for n in names]
     stop_at = parse_date(until, "--until") if until else None
-    panel = app.panel_for(s.strategy for s in specs)
-    runner = ModelRunner(panel, freshness=app.settings.freshness, allow_stale=allow_stale)
+    # Books remember their universe: one panel and one model runner per universe.
+    universes = {s.rules.universe: app.book_universe(s.rules) for s in specs}
+    panels = {ref: app.panel_for([s.strategy for s in specs if s.rules.universe == ref], u)
+              for ref, u in universes.items()}
+    runners = {ref: ModelRunner(p, freshness=app.settings.freshness, allow_stale=allow_stale)
+               for ref, p in panels.items()}
     reports = []
     for spec in specs:
+        panel, runner = panels[spec.rules.universe], runners[spec.rules.universe]
         bar = _progress(0, spec.name) if not quiet else None
 
         def show(done: int, total: int, day, _bar=bar) -> None:  # type: ignore[no-untyped-def]
@@ -272,12 +285,18 @@ def status_cmd(app: AppContext, name: str, windows: tuple[str, ...], as_json: bo
     if as_json:
         echo_json(payload)
         return
-    click.echo(f"{name}: model {payload['strategy']}, construction {payload['construction']}, started "
-               f"{payload['start_date'].date()} with {payload['initial_cash']:,.2f} CNY; benchmark {payload['benchmark']}")
+    from paper.ledger import load_portfolio
+
+    universe = app.book_universe(load_portfolio(store, name).rules)
+    cur = universe.currency
+    level = ", index level (notional units of the indices; no ETF map)" if universe.index_level else ""
+    click.echo(f"{name}: model {payload['strategy']}, universe {universe.name}{level}, construction "
+               f"{payload['construction']}, started {payload['start_date'].date()} with "
+               f"{payload['initial_cash']:,.2f} {cur}; benchmark {payload['benchmark']}")
     if payload["date"] is None:
         click.echo("no day stepped yet: run `allocator paper run " + name + "`")
         return
-    click.echo(f"as of {payload['date'].date()}: NAV {payload['nav']:,.2f} CNY (cash {payload['cash']:,.2f}, "
+    click.echo(f"as of {payload['date'].date()}: NAV {payload['nav']:,.2f} {cur} (cash {payload['cash']:,.2f}, "
                f"positions {payload['market_value']:,.2f})\n")
     click.echo(render_tracking(tracking(store, name, wins), payload["benchmark"]))
     click.echo("")

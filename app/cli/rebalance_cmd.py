@@ -11,16 +11,20 @@ from app.cli.construction_opt import construction_option
 from app.cli.output import echo_json, format_table, freshness_lines
 
 
-def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+def render_recommendation(rec, names: dict[str, str], currency: str = "CNY", lot_size: int = 100,  # type: ignore[no-untyped-def]
+                          index_level: bool = False) -> str:
     d = rec.to_dict(names)
     lines = freshness_lines(rec.freshness)
+    if index_level:
+        lines.append("index level: the universe has no ETF map, so each industry is held through its own "
+                     "index (notional units, lots of 1); no order here is an exchange order")
     lines += [f"{rec.strategy}: signal {d['asof']} (close), trade {d['trade_date']} at the close; "
              f"prices: {d['price_basis']}",
              f"construction: {d['construction']}" + (f" ({d['core']:.0%} core)" if d["core"] else ""),
              *([rec.decision.ex_ante.line()] if rec.decision.ex_ante is not None else []),
-             f"book value {d['book_value']:,.2f} CNY, cash before {d['cash_before']:,.2f}", ""]
+             f"book value {d['book_value']:,.2f} {currency}, cash before {d['cash_before']:,.2f}", ""]
     rows = [[t["industry"], t["industry_name"] or "", f"{t['model_weight']:.1%}", f"{t['weight']:.1%}",
-             t["etf"] or "-", t["etf_name"] or "", f"{t['shares']:,}", f"{t['shares'] // 100:,}",
+             t["etf"] or "-", t["etf_name"] or "", f"{t['shares']:,}", f"{t['shares'] // lot_size:,}",
              f"{t['value']:,.0f}", t["treatment"]] for t in d["targets"]]
     lines.append(format_table(["industry", "name", "model w", "held w", "etf", "etf name", "shares", "lots",
                                "value", "how"], rows, "llrrllrrrl"))
@@ -34,7 +38,7 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
     for t in d["targets"]:
         if t["treatment"] in ("redistributed", "cash", "proxy"):
             lines.append(f"{t['industry']} ({t['industry_name']}): {t['reason']}")
-    lines.append(f"\ncosts {d['total_cost']:,.2f} CNY; cash after {d['cash_after']:,.2f} CNY")
+    lines.append(f"\ncosts {d['total_cost']:,.2f} {currency}; cash after {d['cash_after']:,.2f} {currency}")
     if rec.indicative:
         lines.append(rec.freshness.banner())
     return "\n".join(lines)
@@ -43,7 +47,7 @@ def render_recommendation(rec, names: dict[str, str]) -> str:  # type: ignore[no
 @click.command()
 @click.option("--strategy", "name", required=True, cls=ModelOption, help="Model name.")
 @click.option("--asof", metavar="DATE", help="Signal date (default: the last date in the store).")
-@click.option("--capital", type=float, help="Cash in CNY (the book's cash when --holdings has no CASH row).")
+@click.option("--capital", type=float, help="Cash in the universe's currency (the book's cash when --holdings has no CASH row).")
 @click.option("--holdings", type=click.Path(path_type=Path, dir_okay=False),
               help="CSV of current positions: code,shares (a row CASH,<CNY> gives the cash).")
 @click.option("--allow-stale", is_flag=True,
@@ -78,7 +82,7 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
     if cash is None:
         raise UsageError("--capital is required (or a CASH row in --holdings)")
     check_capital(cash, "--capital" if capital is not None else f"{holdings}: CASH", allow_zero=True)
-    panel = app.panel()
+    panel = app.panel_for([name])  # with stock data when the model reads it
     t = resolve_asof(panel, asof) if asof else panel.last_date
     s = app.settings
     rec = recommend(panel, name, t, Book(cash=cash, positions=positions), etf_map_for(app.universe),
@@ -89,7 +93,8 @@ def rebalance(app: AppContext, name: str, asof: str | None, capital: float | Non
     if as_json:
         echo_json(rec.to_dict(names))
     else:
-        click.echo(render_recommendation(rec, names))
+        u = app.universe
+        click.echo(render_recommendation(rec, names, u.currency, s.costs.lot_size, u.index_level))
 
 
 @click.command("etf-map")

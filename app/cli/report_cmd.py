@@ -44,10 +44,12 @@ def report() -> None:
 def monthly_cmd(app: AppContext, portfolio: str, month: str, output: Path, lang: str, fmt: str | None) -> None:
     """The monthly client report of a paper book: recommendation, reasons, rotation map, record,
     trades, data coverage, risks."""
+    from paper.ledger import load_portfolio
     from reports.build import monthly_report
 
-    _done(monthly_report(app.store, app.panel(stocks=True), portfolio, month, output, lang, _format(output, fmt),
-                        freshness=app.settings.freshness))
+    universe = app.book_universe(load_portfolio(app.store, portfolio).rules)  # the book's own market
+    _done(monthly_report(app.store, app.panel(stocks=True, universe=universe), portfolio, month, output, lang,
+                         _format(output, fmt), freshness=app.settings.freshness))
 
 
 @report.command("backtest")
@@ -77,7 +79,7 @@ def backtest_cmd(app: AppContext, strategies: str, start: str, end: str | None, 
         raise click.BadParameter(f"unknown model(s) {', '.join(unknown) or '(none given)'}; "
                                  f"choose from {', '.join(registry.names(allocating_only=True))}",
                                  param_hint="--strategy")
-    panel = app.panel()
+    panel = app.panel_for(names)
     s = parse_date(start, "--start")
     e = parse_date(end, "--end") if end else panel.last_date
     bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps

@@ -23,6 +23,7 @@ import pandas as pd
 from engine.backtest.result import SPLIT, BacktestMetrics, BacktestResult, _finite
 from engine.backtest.schedule import Level, WeightsSchedule, etf_available_from, weights_schedule
 from allocator.metrics import YEARLY_COLUMNS, Summary
+from allocator.errors import NoDataError
 from allocator.panel import MarketPanel
 
 Engine = Literal["vector", "backtrader"]
@@ -275,6 +276,10 @@ def backtest(panel: MarketPanel, strategy: str, start: object, end: object, engi
             from allocator.etf_map import etf_map_for
 
             etf_map = etf_map_for(panel.universe)
+        if etf_map.level == "index":
+            raise NoDataError(f"universe {panel.universe.name!r} has no ETF map, so there is no ETF level: "
+                              "backtest at --level index (its industries held through their indices), or "
+                              "give the universe an etf_map")
         s, e, notes = _etf_period(panel, etf_map, s, e, clip_start)
     # Past the benchmark's last bar nothing can be measured against it: the book ends there too,
     # and the early-end note below says so.
