@@ -299,6 +299,16 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def validation_problems(model: type[BaseModel], data: dict[str, Any]) -> list[str]:
+    """Every problem of ``data`` against ``model``, one line each (``key: problem``)."""
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return [f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()]
+    return []
+
+
 def validate(model: type[BaseModel], data: dict[str, Any], path: Path) -> Any:
     """Validate ``data`` into ``model``; errors name the file, the dotted key and the problem."""
     try:
@@ -347,14 +357,20 @@ def universe_path(name_or_path: str | Path) -> Path:
     return shipped
 
 
-@lru_cache(maxsize=8)
-def _load_universe(path: Path, mtime: float) -> Universe:
+def universe_data(path: Path) -> dict[str, Any]:
+    """The universe file's keys as :class:`Universe` reads them (``etf_map`` resolved against the
+    file, ``path`` set)."""
     data = read_toml(path)
     if isinstance(data.get("etf_map"), str):
         etf_map = Path(data["etf_map"]).expanduser()
         data["etf_map"] = str(etf_map if etf_map.is_absolute() else (path.parent / etf_map).resolve())
     data["path"] = str(path.resolve())
-    return validate(Universe, data, path)
+    return data
+
+
+@lru_cache(maxsize=8)
+def _load_universe(path: Path, mtime: float) -> Universe:
+    return validate(Universe, universe_data(path), path)
 
 
 def universe_reference(universe: Universe) -> str:

@@ -221,7 +221,7 @@ def crowding_missing_arrays(figures: Mapping[str, np.ndarray], codes: Iterable[s
         why = []
         if any(c in ("amount_share", "volume_ratio") for c in lacking):
             why.append("the industry series carry amount/volume for less than half of the trailing "
-                       "window a percentile needs (SW L1: from 2020 only)")
+                       "window a percentile needs")
         if "volatility" in lacking:
             why.append("too little price history for the trailing window")
         reason = "; ".join(why) + "; not invented"

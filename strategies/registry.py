@@ -46,6 +46,9 @@ class ModelSpec:
         ``(zh, en)`` display names for reports and terminal tables.
     needs
         Inputs beyond industry and benchmark bars (see :data:`NEEDS`).
+    requires
+        Those of ``needs`` without which the model has nothing to say (its core leg); without
+        the others it runs with a leg dropped, and says so (``allocator universe check``).
     sweep_grid, robustness_grid
         Default parameter grids of ``research sweep`` (full product) and ``research robustness``
         (one at a time). Dotted keys (``ptc_aggressive.max_crowding``) reach shared sections.
@@ -66,6 +69,7 @@ class ModelSpec:
     robustness_grid: Grid = field(default_factory=dict)
     batch_weights: BatchWeights | None = None
     leaders: Callable[..., Any] | None = None
+    requires: frozenset[str] = frozenset()
 
     def label_for(self, lang: str) -> str:
         zh, en = self.label
@@ -77,18 +81,22 @@ _REGISTRY: dict[str, ModelSpec] = {}
 
 def register(name: str, description: str, *, allocates: bool = True, label: tuple[str, str] = ("", ""),
              needs: tuple[str, ...] | frozenset[str] = (), sweep_grid: Grid | None = None,
-             robustness_grid: Grid | None = None) -> Callable[[ModelFn], ModelFn]:
+             robustness_grid: Grid | None = None,
+             requires: tuple[str, ...] = ()) -> Callable[[ModelFn], ModelFn]:
     """Register the decorated function as model ``name`` with what it declares (see
     :class:`ModelSpec`)."""
     unknown = set(needs) - NEEDS
     if unknown:
         raise ValueError(f"model {name!r}: unknown needs {sorted(unknown)}; known: {sorted(NEEDS)}")
+    if not set(requires) <= set(needs):
+        raise ValueError(f"model {name!r}: requires {sorted(set(requires) - set(needs))} it does not need")
 
     def deco(fn: ModelFn) -> ModelFn:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
         _REGISTRY[name] = ModelSpec(name, fn, description, allocates, label, frozenset(needs),
-                                    dict(sweep_grid or {}), dict(robustness_grid or {}))
+                                    dict(sweep_grid or {}), dict(robustness_grid or {}),
+                                    requires=frozenset(requires))
         return fn
 
     return deco

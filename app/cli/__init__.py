@@ -136,7 +136,7 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None, universe: s
 
 def _register() -> None:
     from app.cli import (backtest_cmd, data_cmds, demo, paper_cmds, rebalance_cmd, report_cmd,
-                               research_cmd, sector_cmd, signals)
+                               research_cmd, sector_cmd, signals, universe_cmd)
 
     cli.add_command(data_cmds.init)
     cli.add_command(data_cmds.data)
@@ -145,6 +145,7 @@ def _register() -> None:
     cli.add_command(rebalance_cmd.rebalance)
     cli.add_command(rebalance_cmd.etf_map_cmd)
     cli.add_command(sector_cmd.sector_index)
+    cli.add_command(universe_cmd.universe)
     cli.add_command(backtest_cmd.backtest)
     cli.add_command(research_cmd.research)
     cli.add_command(paper_cmds.paper)

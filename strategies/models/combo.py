@@ -121,7 +121,7 @@ def combo_equity(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResul
         notes.append(f"Only {chosen} industries have a combo score: they share 100% equally.")
     if np.isnan(cols["rank_low_crowding"]).all():
         notes.append("Crowding unavailable for every industry on this date (no industry amount/volume "
-                     "for the window; SW L1 has them from 2020): combo = mean of prosperity and momentum "
+                     "for the window): combo = mean of prosperity and momentum "
                      "ranks.")
     factor_cols = [*PROSPERITY_FACTORS, *[f"logret_{w}" for w in windows], "momentum",
                    *_crowding_factor_cols(base.comps), "combo_legs"]

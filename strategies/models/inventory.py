@@ -137,7 +137,7 @@ def _visible_inventories(panel: MarketPanel) -> int:
 @register("inventory_reversal", "Left-side inventory reversal: distressed industries whose inventory "
           "cycle and earnings growth are turning; top 5 equal weight",
           label=("左侧库存反转", "Left-side inventory reversal"),
-          needs=("fundamentals", "classification"),
+          needs=("fundamentals", "classification"), requires=("fundamentals", "classification"),
           sweep_grid={"holdings": [3, 5, 8]}, robustness_grid={"holdings": [3, 5, 8]})
 def inventory_reversal(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:
     p = {**DEFAULTS, **{k: v for k, v in params.items() if k != "prosperity"}}

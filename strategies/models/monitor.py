@@ -184,8 +184,8 @@ def momentum_monitor(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyR
     if no_amt:
         missing.append(MissingInput(
             "amount", no_amt,
-            f"{tw}-day average turnover unknown (the industry series carry no amount for the window; "
-            "SW L1: from 2020 only): no BUY is "
+            f"{tw}-day average turnover unknown (the industry series carry no amount for the window): "
+            "no BUY is "
             "given; a top-5 industry shows HOLD/WATCH (turnover unknown)"))
     for w in windows:
         gone = tuple(c for c, x in zip(codes, r[w]) if x is None)

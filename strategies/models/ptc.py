@@ -288,6 +288,7 @@ PTC_NEEDS = ("fundamentals", "amount", "classification")
 @register("ptc_aggressive", "Prosperity-trend-crowding A: top third on prosperity and trend, "
           "crowding <= 0.8; weight by prosperity rank + trend rank",
           label=("景气-趋势-拥挤 A（进取）", "Prosperity-trend-crowding A (aggressive)"), needs=PTC_NEEDS,
+          requires=("fundamentals", "classification"),
           sweep_grid={"max_crowding": [0.7, 0.8, 0.9], "top_fraction": [0.25, 1 / 3, 0.5]},
           robustness_grid={"max_crowding": [0.7, 0.8, 0.9]})
 def ptc_aggressive(panel: MarketPanel, params: Mapping[str, Any]) -> StrategyResult:

@@ -298,7 +298,7 @@ def rotation_detector(panel: MarketPanel, params: Mapping[str, Any]) -> Strategy
     if no_flow:
         missing.append(MissingInput(
             "flow", no_flow,
-            "flow proxy needs daily amount (none in the industry series here; SW L1: from 2020 only): flow component "
+            "flow proxy needs daily amount (none in the industry series here): flow component "
             "dropped, composite weights renormalised over the components available; flow rule "
             "conditions count as not met"))
     no_br = lacking("breadth")
