@@ -175,7 +175,7 @@ class BuiltIndices:
 
     def rows(self, names: Mapping[str, str]) -> pd.DataFrame:
         """Long ``code, date, close, name`` rows, the layout of ``data import --kind industry``."""
-        long = self.levels.rename_axis(index="date", columns="code").stack().rename("close").reset_index()
+        long = self.levels.rename_axis(index="date", columns="code").stack().dropna().rename("close").reset_index()
         long["date"] = pd.DatetimeIndex(long["date"]).strftime("%Y-%m-%d")
         long["name"] = long["code"].map(names).fillna(long["code"])
         return long[["code", "date", "close", "name"]]
