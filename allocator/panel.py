@@ -329,13 +329,13 @@ def _in(column: str, values: list[str], prefix: str) -> tuple[str, dict[str, str
 
 
 def load_panel(store, universe: Universe, *, stocks: bool = False,  # type: ignore[no-untyped-def]
-               etf_codes: list[str] | tuple[str, ...] = ()) -> MarketPanel:
+               etf_codes: list[str] | tuple[str, ...] | None = None) -> MarketPanel:
     """Build the full-history panel from the store (``stocks``: also load stock-level data).
 
     On the A-share calendar every stored series is loaded (research reaches other indices and
-    ETFs). A universe on another calendar loads only its own series (``etf_codes``: its map's
-    ETFs) and, with ``stocks``, the stocks its classification names, so that another market's
-    bars never meet a calendar that is not theirs.
+    ETFs). A universe on another calendar loads only its own series (``etf_codes``: the ETFs
+    besides its core, default its map's) and, with ``stocks``, the stocks its classification
+    names, so that another market's bars never meet a calendar that is not theirs.
     """
     store.require_schema()
     spec = universe.classification
@@ -350,6 +350,10 @@ def load_panel(store, universe: Universe, *, stocks: bool = False,  # type: igno
         classification = store.read_table("classification")
         index_weights = store.read_table("index_weights")
     else:
+        if etf_codes is None:
+            from allocator.etf_map import etf_map_for
+
+            etf_codes = etf_map_for(universe).etf_codes if universe.etf_map else []
         codes = universe_instruments(universe, etf_codes)
         where, params = _in("code", codes, "c")
         bars = store.read_table("bars", f"WHERE {where}", params)

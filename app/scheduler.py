@@ -124,12 +124,25 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
     from paper.engine import ModelRunner, behind_the_data, price_ends, run_portfolio
     from strategies import registry
 
-    panel = load_panel(store, load_universe(settings.universe.default),
-                       stocks=registry.needs([b.strategy for b in books], "stocks"))
-    runner = ModelRunner(panel, freshness=settings.freshness)
+    # A book remembers its universe: one panel and one runner per universe the books run in.
+    runners: dict[str, Any] = {}
+    for ref in dict.fromkeys(b.rules.universe for b in books):
+        strategies = [b.strategy for b in books if b.rules.universe == ref]
+        try:
+            universe = load_universe(ref or "cn_sw_l1")
+            panel = load_panel(store, universe, stocks=registry.needs(strategies, "stocks"))
+        except Exception as exc:  # noqa: BLE001 - a universe that does not load must not stop the others
+            log.error("universe %s: cannot load: %s", ref or "cn_sw_l1", redact_text(str(exc)))
+            continue
+        runners[ref] = ModelRunner(panel, freshness=settings.freshness)
     for book in books:
         if _STOP.is_set():
             break
+        runner = runners.get(book.rules.universe)
+        if runner is None:
+            summary["books"].append({"name": book.name, "error": f"universe {book.rules.universe} did not load"})
+            continue
+        panel = runner.panel
         try:
             report = run_portfolio(store, panel, book.name, until=day, runner=runner, stop=_STOP.is_set)
         except Exception as exc:  # noqa: BLE001 - one broken book must not stop the others

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.calendar import TradingCalendar
+from allocator.calendar import A_SHARE, TradingCalendar, universe_calendar
 from allocator.freshness import Freshness
 from allocator.store import Store
 
@@ -32,18 +32,26 @@ def _day(ts: object) -> str | None:
     return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d")  # type: ignore[arg-type]
 
 
-def series_status(store: Store, stale_after_days: int) -> tuple[list[SeriesStatus], TradingCalendar]:
+def series_status(store: Store, stale_after_days: int, calendar: TradingCalendar | None = None,
+                  codes: list[str] | None = None) -> tuple[list[SeriesStatus], TradingCalendar]:
+    """Per stored bar series (``codes`` only, when given): range, rows, missing days and gaps,
+    counted on ``calendar`` (default: the stored A-share calendar)."""
+    where, params = "", None
+    if codes is not None:
+        params = {f"c{i}": c for i, c in enumerate(codes)}
+        where = f"WHERE b.code IN ({', '.join(':' + n for n in params)})" if codes else "WHERE 1 = 0"
     agg = store.read(
-        """SELECT b.code, i.kind, i.name, MIN(b.date) AS first, MAX(b.date) AS last,
+        f"""SELECT b.code, i.kind, i.name, MIN(b.date) AS first, MAX(b.date) AS last,
                   COUNT(*) AS rows,
                   MIN(CASE WHEN b.open IS NOT NULL THEN b.date END) AS ohlc_from,
                   MIN(CASE WHEN b.amount IS NOT NULL THEN b.date END) AS amount_from,
                   MAX(CASE WHEN b.amount IS NOT NULL THEN b.date END) AS amount_to
-           FROM daily_bar b JOIN instrument i ON i.code = b.code
+           FROM daily_bar b JOIN instrument i ON i.code = b.code {where}
            GROUP BY b.code, i.kind, i.name ORDER BY i.kind, b.code""",
-        date_cols=("first", "last", "ohlc_from", "amount_from", "amount_to"),
+        params, date_cols=("first", "last", "ohlc_from", "amount_from", "amount_to"),
     )
-    calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
+    if calendar is None:
+        calendar = TradingCalendar.from_days(store.read_table("calendar")["date"])
     if agg.empty:
         return [], calendar
     days = calendar.days
@@ -134,7 +142,7 @@ def fundamentals_status(store: Store) -> dict:
 def table_ranges(store: Store) -> dict:
     out = {}
     for table, col in (("stock_bar", "date"), ("index_weight", "date"), ("classification", "start_date"),
-                       ("trading_day", "date")):
+                       ("sector_membership", "start_date"), ("trading_day", "date")):
         r = store.read(f"SELECT MIN({col}) AS first, MAX({col}) AS last, COUNT(*) AS rows FROM {table}")
         out[table] = {"first": r["first"].iloc[0], "last": r["last"].iloc[0], "rows": int(r["rows"].iloc[0])}
     n = store.read("SELECT COUNT(DISTINCT code) AS n FROM stock_bar")
@@ -181,7 +189,9 @@ def store_freshness(series: list[SeriesStatus], calendar: TradingCalendar, table
         "fundamentals": fundamentals_freshness_of(
             pd.Timestamp(fundamentals_last) if fundamentals_last is not None else None, now),  # type: ignore[arg-type]
     }
-    return Freshness(now, tuple(made[name] for name in INPUTS))
+    if etf_map.level == "index":
+        del made["etfs"]  # index level: the "ETFs" are the industry indices, judged above
+    return Freshness(now, tuple(made[name] for name in INPUTS if name in made))
 
 
 def calendar_status(calendar: TradingCalendar, today: pd.Timestamp) -> dict:
@@ -230,7 +240,15 @@ def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | N
 
     store.require_schema()
     universe = universe if universe is not None else load_universe(load_settings().universe.default)
-    series, calendar = series_status(store, stale_after_days)
+    etf_map = etf_map if etf_map is not None else etf_map_for(universe)
+    if universe.calendar == A_SHARE:
+        series, calendar = series_status(store, stale_after_days)
+    else:
+        # Another market: its own series on its own sessions.
+        from allocator.panel import universe_instruments
+
+        codes = universe_instruments(universe, [] if etf_map.level == "index" else etf_map.etf_codes)
+        series, calendar = series_status(store, stale_after_days, universe_calendar(store, universe), codes)
     newest = max((s.last for s in series), default=None)
     today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
     lag_today = None
@@ -247,7 +265,7 @@ def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | N
     tables = table_ranges(store)
     fundamentals = fundamentals_status(store)
     fresh = store_freshness(series, calendar, tables, fundamentals.get("newest_quarter"), today, universe,
-                            freshness or FreshnessSettings(), etf_map if etf_map is not None else etf_map_for(universe))
+                            freshness or FreshnessSettings(), etf_map)
     return {
         "freshness": fresh.to_dict() if fresh is not None else None,
         "database": store.display_url,

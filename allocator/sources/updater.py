@@ -312,6 +312,10 @@ def update(
         Per series: status, rows written, new last date, message. Its ``exit_code`` is non-zero
         when any series failed or the update stopped; the caller decides what to do with it.
     """
+    if universe.calendar != "cn_a_share":
+        raise ConfigError(f"universe {universe.name!r} trades on {universe.calendar}: the akshare sources cover the "
+                          "A-share market only; bring its series with `allocator data import` (and build its "
+                          "sectors with `allocator sector-index --store`)")
     ak_settings = getattr(settings, "akshare", settings)
     if not isinstance(ak_settings, AkshareSettings):
         raise ConfigError(f"update() needs Settings or AkshareSettings, not {type(settings).__name__}")

@@ -71,12 +71,7 @@ class AppContext:
         if key not in self._cache:
             from allocator.panel import load_panel
 
-            etf_codes: list[str] = []
-            if u.calendar != "cn_a_share" and u.etf_map:
-                from allocator.etf_map import etf_map_for
-
-                etf_codes = etf_map_for(u).etf_codes
-            self._cache[key] = load_panel(self.store, u, stocks=stocks, etf_codes=etf_codes)
+            self._cache[key] = load_panel(self.store, u, stocks=stocks)
         return self._cache[key]
 
     def panel_for(self, models, universe: Universe | None = None):  # type: ignore[no-untyped-def]

@@ -58,6 +58,15 @@ def test_a_foreign_market_runs_end_to_end(market, capsys, tmp_path):  # type: ig
     again = json.loads(_cli(["sector-index", "--store", "--json"], capsys, url, u))
     assert again["added"] == 0 and again["unchanged"] == built["added"]
 
+    # Status on the market's own sessions: its 12 series, none with a day missing; no akshare for it.
+    status = json.loads(_cli(["data", "status", "--json"], capsys, url, u))
+    assert len(status["series"]) == 12 and all(s["missing_days"] == 0 for s in status["series"])
+    assert status["tables"]["sector_membership"]["rows"] == len(fm.member_frame)
+    assert {i["input"] for i in status["freshness"]["inputs"]} >= {"industries", "benchmark"}
+    assert "etfs" not in {i["input"] for i in status["freshness"]["inputs"]}  # index level: no ETFs
+    code, _, err = run_cli(["--db", url, "--universe", str(u), "data", "update", "--dry-run"], capsys)
+    assert code != 0 and "A-share market only" in err
+
     # The stored series is the cap-weighted index of the members in force (point in time): check
     # one sector by hand from the generated files, across the 2022-07-04 reclassification.
     stocks = pd.read_csv(fm.stocks, parse_dates=["date"])
