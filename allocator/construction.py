@@ -104,9 +104,12 @@ class Construction:
             parts.append(f"core_etf={self.core_etf}")
         return f"{self.kind}:{','.join(parts)}"
 
-    def sentences(self, benchmark: str, lang: str = "en") -> tuple[str, str]:
+    def sentences(self, benchmark: str, lang: str = "en", *, core_holding: str | None = None,
+                  index_level: bool = False) -> tuple[str, str]:
         """One sentence for the core and one for the satellite (reports); ``benchmark`` names the
-        index the core tracks (``沪深300``, ``the CSI 300``)."""
+        index the core tracks (``沪深300``, ``the CSI 300``), ``core_holding`` what the core holds
+        (default ``core_etf``); ``index_level``: the core holds the benchmark index itself."""
+        core = core_holding or self.core_etf
         sat = 1.0 - self.core
         if self.kind == "active":
             return (("无核心仓位：组合即模型自身的行业组合。", "全部资金按模型自身的行业选择和权重配置。") if lang == "zh" else
@@ -121,11 +124,13 @@ class Construction:
         cap_zh = f"，单一行业不超过 {self.max_weight:.0%}" if self.max_weight else ""
         cap_en = f", no industry above {self.max_weight:.0%}" if self.max_weight else ""
         if lang == "zh":
-            return (f"核心仓位 {self.core:.0%} 持有跟踪{benchmark}的 ETF（{self.core_etf}），使组合贴近基准。",
-                    f"卫星仓位 {sat:.0%} 投向{picks_zh}，{w_zh}{cap_zh}。")
-        return (f"The core, {self.core:.0%}, holds {self.core_etf}, the ETF tracking {benchmark}, to keep the "
-                "book close to it.",
-                f"The satellite, {sat:.0%}, holds {picks_en}, {self.weighting} weighted{cap_en}.")
+            first = (f"核心仓位 {self.core:.0%} 直接持有基准指数{benchmark}（{core}，名义份额），使组合贴近基准。"
+                     if index_level else f"核心仓位 {self.core:.0%} 持有跟踪{benchmark}的 ETF（{core}），使组合贴近基准。")
+            return first, f"卫星仓位 {sat:.0%} 投向{picks_zh}，{w_zh}{cap_zh}。"
+        first = (f"The core, {self.core:.0%}, holds the benchmark index {benchmark} itself ({core}, notional units) "
+                 "to keep the book close to it." if index_level else
+                 f"The core, {self.core:.0%}, holds {core}, the ETF tracking {benchmark}, to keep the book close to it.")
+        return first, f"The satellite, {sat:.0%}, holds {picks_en}, {self.weighting} weighted{cap_en}."
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError
-from reports.i18n import model_label, translate
+from reports.i18n import benchmark_name, market_words, model_label, translate
 from reports.render import num, pct
 
 SPLIT_ROWS = (("whole", None), ("in_sample", "in_sample"), ("out_of_sample", "out_of_sample"))
@@ -107,7 +107,7 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
          "note": str(bench_name)},
     ]
     meta = [
-        (translate("benchmark", lang), f"{bench_name} ({translate('bench_' + str(bench_name), lang)})"),
+        (translate("benchmark", lang), f"{bench_name} ({benchmark_name(str(bench_name), lang, panel.universe)})"),
         (translate("level", lang), level), (translate("schedule", lang), first["schedule"]),
         (translate("costs", lang), f"{cost_bps:g} bp"),
         (translate("engine", lang), first["engine"]),
@@ -118,6 +118,7 @@ def backtest_context(panel: Any, names: list[str], start: Any, end: Any, lang: s
         # The data end before the requested end: every figure stops there (said in each model's notes too).
         "cover_warning": translate("backtest_ends_early", lang, end=early[0]["d"]["end"],
                                    requested=early[0]["d"]["requested_end"]) if early else None,
+        "market": market_words(panel.universe, lang),
         "title": translate("backtest_title", lang, start=first["start"], end=first["end"]),
         "report_name": translate("backtest_report", lang),
         "subject": ", ".join(names) if len(names) <= 3 else f"{len(names)} {translate('models', lang)}",

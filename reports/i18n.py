@@ -3,6 +3,10 @@
 ``translate(key, lang, **values)`` formats the entry with ``values``. An unknown key is an error
 (a typo in a template should fail a test, not print the key), except for the dynamic families in
 :data:`OPEN_PREFIXES`, whose unknown members fall back to the part after the prefix.
+
+Words that depend on the market -- its currency, its benchmark, its lot -- are placeholders
+(``{currency}``, ``{benchmark}``, ``{lot}``) filled from :func:`market_words` of the report's
+universe; without them the shipped SW L1 universe's words stand.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ WORDS: dict[str, tuple[str, str]] = {
                    "not investment advice. Past performance does not predict future returns. Paper trades fill at "
                    "the close with costs included; real fills may differ."),
     # cover
-    "nav": ("净值（元）", "NAV (CNY)"),
+    "nav": ("净值（{currency}）", "NAV ({currency})"),
     "as_of": ("截至", "as of"),
     "since_inception": ("成立以来收益", "Return since inception"),
     "active": ("超额收益", "Active return"),
@@ -66,11 +70,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "window_1Y": ("近1年", "1 year"),
     # recommendation
     "recommendation": ("本月配置建议", "This month's recommendation"),
-    "rec_lead": ("模型 {model} 使用截至 {signal} 收盘的数据，于 {trade} 收盘调仓。下表为行业权重、对应 ETF 及按 100 份整手"
-                 "计算的目标份额（组合市值 {capital} 元）。",
+    "rec_lead": ("模型 {model} 使用截至 {signal} 收盘的数据，于 {trade} 收盘调仓。下表为行业权重、对应 ETF 及按 {lot} 份整手"
+                 "计算的目标份额（组合市值 {capital} {currency}）。",
                  "Model {model} used data through the close of {signal}; the book rebalances at the close of "
-                 "{trade}. Industry weights, the ETF for each and the shares in lots of 100 for a book of "
-                 "{capital} CNY:"),
+                 "{trade}. Industry weights, the ETF for each and the shares in lots of {lot} for a book of "
+                 "{capital} {currency}:"),
     "industry": ("行业", "Industry"),
     "industries": ("行业数", "Industries"),
     "model_weight": ("模型权重", "Model weight"),
@@ -80,23 +84,29 @@ WORDS: dict[str, tuple[str, str]] = {
     "price": ("价格", "Price"),
     "target_shares": ("目标份额", "Target shares"),
     "planned_shares": ("计划份额", "Planned shares"),
-    "value": ("金额（元）", "Value (CNY)"),
+    "value": ("金额（{currency}）", "Value ({currency})"),
     "total": ("合计", "Total"),
-    "plan_line": ("调仓前市值 {book} 元，调仓前现金 {cash_before} 元，调仓后现金 {cash_after} 元，预计交易成本 {cost} 元。",
-                  "Book {book} CNY; cash {cash_before} before and {cash_after} after the trades; expected "
-                  "costs {cost} CNY."),
+    "plan_line": ("调仓前市值 {book} {currency}，调仓前现金 {cash_before} {currency}，调仓后现金 {cash_after} {currency}，"
+                  "预计交易成本 {cost} {currency}。",
+                  "Book {book} {currency}; cash {cash_before} before and {cash_after} after the trades; expected "
+                  "costs {cost} {currency}."),
     "treatment_etf": ("ETF", "ETF"),
     "treatment_proxy": ("代理 ETF", "proxy ETF"),
     "treatment_redistributed": ("无可交易 ETF，权重按比例分配", "no tradable ETF; weight redistributed"),
     "treatment_cash": ("无可交易 ETF，保留现金", "no tradable ETF; held in cash"),
     "treatment_core": ("核心仓位", "core"),
+    "treatment_index": ("指数本身", "the index itself"),
+    "index_level_note": ("指数层面：本市场没有 ETF 映射，各行业直接以其行业指数持有（名义份额，每手 1 份），"
+                         "不是交易所委托。",
+                         "Index level: this market has no ETF map, so each industry is held through its own index "
+                         "(notional units, lots of 1); these are not exchange orders."),
     "risk_ex_ante": ("按过去 {window} 个交易日的波动估计，本月组合相对 {benchmark} 的预期跟踪误差约为每年 {te}；"
                      "共 {n} 个持仓，最大权重 {top}。",
                      "From the last {window} trading days, this month's book has an expected tracking error of "
                      "about {te} a year against {benchmark}; {n} holdings, the largest {top}."),
-    "core_name": ("核心仓位：沪深300", "Core: CSI 300"),
+    "core_name": ("核心仓位：{benchmark}", "Core: {benchmark}"),
     "construction": ("组合构建", "Construction"),
-    "csi300": ("沪深300指数", "the CSI 300"),
+    "csi300": ("{benchmark}", "the {benchmark}"),
     # why
     "why": ("选择理由", "Why these industries"),
     "why_lead": ("入选行业的因子值、排名与一句话理由（按信号日的时点数据重新计算）。",
@@ -114,8 +124,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "no_crowding_drop": ("本月没有行业因拥挤度被剔除。", "No industry was dropped for crowding this month."),
     # rotation
     "rotation_map": ("行业轮动图", "Relative rotation of the 31 industries"),
-    "rrg_lead": ("相对沪深300的相对强弱（横轴）与其动量（纵轴），截至 {date}，每条轨迹为最近若干交易日。",
-                 "Relative strength against the CSI 300 (x) and its momentum (y) as of {date}; each trail "
+    "rrg_lead": ("相对{benchmark}的相对强弱（横轴）与其动量（纵轴），截至 {date}，每条轨迹为最近若干交易日。",
+                 "Relative strength against the {benchmark} (x) and its momentum (y) as of {date}; each trail "
                  "covers the last trading days."),
     "rrg_caption": ("加深显示的为本月持有行业。", "Industries held this month are drawn darker."),
     "quadrant_LEADING": ("领先", "Leading"),
@@ -259,8 +269,40 @@ def model_label(name: str, lang: str) -> str:
     return registry.spec(name).label_for(lang)
 
 
+_CURRENCY_ZH = {"CNY": "元", "HKD": "港元", "USD": "美元", "EUR": "欧元", "JPY": "日元", "GBP": "英镑",
+                "VND": "越南盾", "SGD": "新加坡元", "TWD": "新台币", "KRW": "韩元"}
+#: The SW L1 universe's market words (reports without a universe, and the shipped default).
+_DEFAULT_MARKET = {"zh": {"currency": "元", "benchmark": "沪深300", "lot": 100},
+                   "en": {"currency": "CNY", "benchmark": "CSI 300", "lot": 100}}
+
+
+def market_words(universe: Any, lang: str, lot: int | None = None) -> dict[str, Any]:
+    """The placeholders a report of ``universe`` fills: its currency, its price benchmark's name
+    and the lot of its orders (``lot``; default one unit at index level, else 100)."""
+    cur = universe.currency
+    lot = lot if lot is not None else (1 if universe.index_level else (universe.lot_size or 100))
+    return {"currency": _CURRENCY_ZH.get(cur, cur) if lang == "zh" else cur,
+            "benchmark": universe.benchmark_label(lang), "lot": lot}
+
+
+def benchmark_name(code: str, lang: str, universe: Any | None = None) -> str:
+    """A benchmark's name: the shipped names of the CSI 300 indices, else the universe's name of
+    its price benchmark, else the code."""
+    if f"bench_{code}" in WORDS:
+        return translate(f"bench_{code}", lang)
+    if universe is not None and code == universe.benchmark_price:
+        return universe.benchmark_label(lang)
+    return code
+
+
+class _Values(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def translate(key: str, lang: str, **values: Any) -> str:
-    """The words for ``key`` in ``lang`` ("zh" or "en"), formatted with ``values``."""
+    """The words for ``key`` in ``lang`` ("zh" or "en"), formatted with ``values`` (the market's
+    words default to the SW L1 universe's)."""
     entry = WORDS.get(key)
     if entry is None:
         for prefix in OPEN_PREFIXES:
@@ -268,4 +310,6 @@ def translate(key: str, lang: str, **values: Any) -> str:
                 return key[len(prefix):]
         raise KeyError(f"no report text for {key!r}")
     text = entry[0] if lang == "zh" else entry[1]
-    return text.format(**values) if values else text
+    if "{" not in text:
+        return text
+    return text.format_map(_Values({**_DEFAULT_MARKET["zh" if lang == "zh" else "en"], **values}))

@@ -22,7 +22,7 @@ from reports.context import (
     month_bounds,
     tracking_rows,
 )
-from reports.i18n import model_label, translate
+from reports.i18n import benchmark_name, market_words, model_label, translate
 from reports.render import ReportError, pct, sign_class
 
 #: Factors and ranks shown per chosen industry.
@@ -92,6 +92,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     signal, trade = run.signal_date, run.trade_date
     ind_names = industry_names(panel.universe, lang)
     etf_names = instrument_names(store)
+    market = market_words(panel.universe, lang, spec.rules.lot_size)
 
     # The recommendation as the ledger recorded it.
     plan_lines = {ln.code: ln for ln in record.plan.lines}
@@ -109,7 +110,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     recommendation.sort(key=lambda r: -r["weight"])
     for r in recommendation:
         if r["treatment"] == "core":
-            r["industry_name"] = translate("core_name", lang)
+            r["industry_name"] = translate("core_name", lang, **market)
     from allocator.construction import Construction
 
     built = Construction.parse(record.decision.construction)
@@ -144,7 +145,7 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     invested = sum(weights)
 
     kpis = [
-        {"label": translate("nav", lang), "value": f"{float(nav.iloc[-1]):,.0f}" if len(nav) else "–",
+        {"label": translate("nav", lang, **market), "value": f"{float(nav.iloc[-1]):,.0f}" if len(nav) else "–",
          "note": f"{translate('as_of', lang)} {record_end.date() if record_end is not None else '–'}"},
         {"label": translate("since_inception", lang), "value": pct(life.get("cumulative_return"), 1, True),
          "css": sign_class(life.get("cumulative_return")),
@@ -158,11 +159,11 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     meta = [
         (translate("portfolio", lang), spec.name),
         (translate("model", lang), f"{spec.strategy} — {model_label(spec.strategy, lang)}"),
-        (translate("benchmark", lang), f"{spec.benchmark} ({translate('bench_' + spec.benchmark, lang)})"),
+        (translate("benchmark", lang), f"{spec.benchmark} ({benchmark_name(spec.benchmark, lang, panel.universe)})"),
         (translate("construction", lang), built.label()),
         (translate("signal_date", lang), signal.strftime("%Y-%m-%d")),
         (translate("trade_date", lang), trade.strftime("%Y-%m-%d")),
-        (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
+        (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} {panel.universe.currency}"),
     ]
     risk = _risk_points(recommendation, life, bool(record.missing_inputs), lang)
     ea = record.decision.ex_ante
@@ -173,7 +174,10 @@ def monthly_context(store: Any, panel: Any, name: str, month: str, lang: str,
     fresh = record.freshness or _freshness_of(panel, spec, record, signal, freshness_settings)
     return {
         "cover_warning": fresh.banner(lang),
-        "construction_lines": list(built.sentences(translate("csi300", lang), lang)),
+        "market": market,
+        "construction_lines": list(built.sentences(
+            translate("csi300", lang, **market), lang, index_level=panel.universe.index_level,
+            core_holding=next((ln.etf for ln in record.allocation if ln.treatment == "core" and ln.etf), None))),
         "freshness": {"stale": bool(fresh.stale), "lines": fresh.lines(lang), "banner": fresh.banner(lang),
                       "inputs": ("、" if lang == "zh" else ", ").join(
                           input_label(i.input, lang) for i in fresh.inputs)},

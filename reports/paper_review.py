@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reports.context import instrument_names, tracking_rows
-from reports.i18n import model_label, translate
+from reports.i18n import benchmark_name, market_words, model_label, translate
 from reports.render import ReportError, pct, sign_class
 
 
@@ -18,7 +18,11 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
     from paper.tracking import nav_and_benchmark
     from reports import charts
 
+    from allocator.config import load_universe
+
     spec = load_portfolio(store, name)
+    universe = load_universe(spec.rules.universe or "cn_sw_l1")  # the book's own market
+    market = market_words(universe, lang, spec.rules.lot_size)
     nav, bench = nav_and_benchmark(store, name)
     if len(nav) < 2:
         raise ReportError(f"paper book {name} has no days recorded yet; run `allocator paper run {name}` first")
@@ -43,7 +47,7 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
     check = check_portfolio(store, name)
     series = {translate("book", lang): nav, spec.benchmark: bench}
     kpis = [
-        {"label": translate("nav", lang), "value": f"{float(nav.iloc[-1]):,.0f}",
+        {"label": translate("nav", lang, **market), "value": f"{float(nav.iloc[-1]):,.0f}",
          "note": f"{translate('as_of', lang)} {nav.index[-1].date()}"},
         {"label": translate("since_inception", lang), "value": pct(life["cumulative_return"], 1, True),
          "css": sign_class(life["cumulative_return"]), "note": f"{spec.benchmark} {pct(life['benchmark_return'], 1, True)}"},
@@ -55,13 +59,14 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
     meta = [
         (translate("portfolio", lang), spec.name),
         (translate("model", lang), f"{spec.strategy} — {model_label(spec.strategy, lang)}"),
-        (translate("benchmark", lang), f"{spec.benchmark} ({translate('bench_' + spec.benchmark, lang)})"),
-        (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} CNY"),
+        (translate("benchmark", lang), f"{spec.benchmark} ({benchmark_name(spec.benchmark, lang, universe)})"),
+        (translate("inception", lang), f"{spec.start_date.date()}, {spec.initial_cash:,.0f} {universe.currency}"),
         (translate("schedule", lang), spec.rules.schedule),
         (translate("construction", lang), spec.rules.construction),
         (translate("rebalances", lang), str(len(rebalances))),
     ]
     return {
+        "market": market,
         "title": translate("paper_title", lang, name=name),
         "report_name": translate("paper_report", lang),
         "subject": f"{spec.name} · {spec.strategy}",

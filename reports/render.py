@@ -114,7 +114,8 @@ def render_html(template: str, context: Mapping[str, Any], lang: str, fmt: Forma
     if lang not in ("zh", "en"):
         raise ReportError(f"unknown language {lang!r}: use zh or en")
     tpl = environment().get_template(template)
-    return tpl.render(**context, lang=lang, t=lambda key, **kw: translate(key, lang, **kw),
+    market = dict(context.get("market") or {})  # the universe's currency, benchmark and lot
+    return tpl.render(**context, lang=lang, t=lambda key, **kw: translate(key, lang, **{**market, **kw}),
                       css=stylesheet(fmt), fmt=fmt,
                       generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
 
