@@ -115,20 +115,20 @@ def data_inputs(store, universe: Universe) -> list[Input]:  # type: ignore[no-un
         out.append(Input("classification", members > 0, f"{members:,} stocks with SW codes" if members
                          else "no SW classification stored: load it (data load-bundled or data import "
                               "--kind classification)"))
+    # Member stocks: those the universe's own memberships, else the SW classification, name.
     if spec is not None and spec.kind == "members":
-        stocks = one("SELECT COUNT(DISTINCT b.code) FROM stock_bar b JOIN sector_membership m "
-                     "ON m.code = b.code AND m.scheme = :s", {"s": spec.scheme})
+        member_rows, member_params = "SELECT DISTINCT code FROM sector_membership WHERE scheme = :s", {"s": spec.scheme}
     else:
-        stocks = one("SELECT COUNT(DISTINCT b.code) FROM stock_bar b JOIN "
-                     "(SELECT DISTINCT code FROM classification) c ON c.code = b.code")
+        member_rows, member_params = "SELECT DISTINCT code FROM classification", None
+
+    def of_members(table: str) -> int:
+        return one(f"SELECT COUNT(DISTINCT t.code) FROM {table} t JOIN ({member_rows}) m ON m.code = t.code",
+                   member_params)
+
+    stocks = of_members("stock_bar")
     out.append(Input("stocks", stocks > 0, f"{stocks:,} member stocks have bars" if stocks
                      else "no member stock bars: import them (data import --kind stock)"))
-    if spec is not None and spec.kind == "members":
-        funds = one("SELECT COUNT(DISTINCT f.code) FROM fundamental f JOIN sector_membership m "
-                    "ON m.code = f.code AND m.scheme = :s", {"s": spec.scheme})
-    else:
-        funds = one("SELECT COUNT(DISTINCT f.code) FROM fundamental f JOIN "
-                    "(SELECT DISTINCT code FROM classification) c ON c.code = f.code")
+    funds = of_members("fundamental")
     out.append(Input("fundamentals", funds > 0, f"{funds:,} member stocks have reported financials" if funds
                      else "no reported financials of member stocks: import them (data import --kind fundamentals)"))
     return out

@@ -13,7 +13,7 @@ import pytest
 
 from allocator.config import load_universe
 from allocator.store import Store
-from tests.dbkit import Backend, PostgresBackend, SqliteBackend, set_current_backend
+from tests.dbkit import Backend, PostgresBackend, SqliteBackend, new_bundled_db, set_current_backend
 from tests.synthetic import bundled_panel, synthetic, synthetic_bars, synthetic_market  # noqa: F401  (re-exported)
 
 _PG_FAILURE: list[str] = []
@@ -107,15 +107,8 @@ def synthetic_frames():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def bundled_db(db_backend: Backend) -> str:
-    """A database holding the whole embedded dataset (loaded once per test session)."""
-    from allocator.data.bundled import load_bundled
-
-    url = db_backend.new_url("bundled")
-    store = Store(url)
-    store.init_schema()
-    load_bundled(store)
-    store.engine.dispose()
-    return url
+    """A database holding the whole embedded dataset (loaded once per test session, shared)."""
+    return new_bundled_db(db_backend, "bundled")
 
 
 # -- the paper ledger's markets (paper, scheduler and report tests) ------------------------------

@@ -191,3 +191,15 @@ def fresh_store(backend: Backend, hint: str) -> Store:
     store = Store(backend.new_url(hint))
     store.init_schema()
     return store
+
+
+def new_bundled_db(backend: Backend, name: str) -> str:
+    """A new database of ``backend`` holding the whole embedded dataset; its URL."""
+    from allocator.data.bundled import load_bundled
+
+    url = backend.new_url(name)
+    store = Store(url)
+    store.init_schema()
+    load_bundled(store)
+    store.engine.dispose()
+    return url

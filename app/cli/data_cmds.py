@@ -106,7 +106,7 @@ def update_cmd(app: AppContext, until: str | None, only: tuple[str, ...], dry_ru
                      until=parse_date(until, "--until") if until else None,
                      only=list(only) or None, progress=_progress_printer(), dry_run=dry_run,
                      max_time_s=max_time, allow_jumps=allow_jumps)
-    from allocator.data.status import data_status, summary_lines
+    from allocator.data.status import summary_lines
 
     # The same freshness summary as `data status` opens with: what the store holds now.
     status = _status(app)

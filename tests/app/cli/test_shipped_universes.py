@@ -10,21 +10,17 @@ import pandas as pd
 import pytest
 
 from allocator.config import load_universe
-from allocator.data.bundled import load_bundled
 from allocator.store import Store
 from tests.app.cli.test_cli_data import run_cli
+from tests.dbkit import new_bundled_db
 
 U = ["--universe", "cn_sw_l1_members"]
 
 
 @pytest.fixture(scope="module")
 def members_db(db_backend) -> str:  # type: ignore[no-untyped-def]
-    url = db_backend.new_url("sw_members")
-    store = Store(url)
-    store.init_schema()
-    load_bundled(store)
-    store.engine.dispose()
-    return url
+    """Its own copy: the test writes the rebuilt series and a paper book."""
+    return new_bundled_db(db_backend, "sw_members")
 
 
 def test_the_sw_industries_rebuilt_from_members_track_the_official_ones(members_db, capsys):  # type: ignore[no-untyped-def]
