@@ -251,6 +251,12 @@ class Universe(_Strict):
         return list(dict.fromkeys((self.benchmark_price, self.benchmark_total_return)))
 
     @property
+    def book_benchmark(self) -> str:
+        """A paper book's default benchmark, like for like: the price index for a book of price
+        indices (index level), the total-return index for a book of ETFs."""
+        return self.benchmark_price if self.index_level else self.benchmark_total_return
+
+    @property
     def index_level(self) -> bool:
         """No ETF map: recommendations, backtests and paper books hold the industry indices."""
         return self.etf_map is None

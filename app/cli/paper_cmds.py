@@ -116,8 +116,7 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
     first = calendar.next(day, inclusive=True)
     if first <= calendar.first:
         raise NoDataError(f"--start {day}: no trading day before it for the model's first signal")
-    # Like for like: a book of price indices against the price index, of ETFs against total return.
-    bench = benchmark or (universe.benchmark_price if universe.index_level else universe.benchmark_total_return)
+    bench = benchmark or universe.book_benchmark
     known = store.read("SELECT MIN(date) AS first FROM daily_bar WHERE code = :c", {"c": bench}, date_cols=("first",))
     bench_first = known["first"].iloc[0]
     if pd.isna(bench_first):
@@ -386,6 +385,7 @@ def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, 
     import pandas as pd
 
     import paper.models  # noqa: F401
+    from allocator.config import universe_reference
     from paper.engine import ModelRunner, run_portfolio
     from paper.ledger import BookRules, PortfolioSpec, create_portfolio, list_portfolio_names, load_portfolio, to_fen
     from paper.market import market_view
@@ -397,7 +397,7 @@ def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, 
     models = registry.names(allocating_only=True)
     panel = app.panel_for(models)
     runner = ModelRunner(panel, freshness=app.settings.freshness)
-    bench = app.universe.benchmark_total_return
+    bench = app.universe.book_benchmark
     last = market_view(panel, bench, runner.etf_codes).last_data_date
     if last is None:
         from allocator.errors import NoDataError
@@ -412,7 +412,8 @@ def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, 
         if name not in existing:
             create_portfolio(store, PortfolioSpec(
                 name=name, strategy=model, start_date=start, initial_cash_fen=to_fen(capital), benchmark=bench,
-                rules=BookRules.from_settings(app.settings), model_params=registry.params_for(model)))
+                rules=BookRules.from_settings(app.settings, universe=universe_reference(app.universe)),
+                model_params=registry.params_for(model)))
         bar = _progress(0, name)
 
         def show(done: int, total: int, day, _bar=bar) -> None:  # type: ignore[no-untyped-def]
