@@ -114,7 +114,20 @@ class ModelOption(click.Option):
             self.help = self.help.rsplit(" Known: ", 1)[0]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class SummaryGroup(click.Group):
+    """A group whose listing shows each command's whole first sentence, wrapped, where click cuts
+    it to the column left ("Build each industry of the universe from its member...")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=1000)) for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=SummaryGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db", metavar="URL", help="SQLAlchemy database URL (env ALLOCATOR_DB_URL).")
 @click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
               help="TOML file overriding config/defaults.toml (env ALLOCATOR_CONFIG).")

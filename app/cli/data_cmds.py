@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from app.cli import AppContext, pass_app
+from app.cli import AppContext, SummaryGroup, pass_app
 from app.cli.output import echo_json, format_table
 
 
@@ -31,7 +31,7 @@ def init(app: AppContext) -> None:
     click.echo(f"schema ready in {app.display_db_url} ({'; '.join(changes) or 'no change'})")
 
 
-@click.group()
+@click.group(cls=SummaryGroup)
 def data() -> None:
     """Load, update, import and inspect market data."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from app.cli import AppContext, ModelOption, pass_app
+from app.cli import AppContext, ModelOption, SummaryGroup, pass_app
 from app.cli.construction_opt import construction_option
 from app.cli.output import echo_json, format_table
 
@@ -70,7 +70,7 @@ def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
                 leave=False, dynamic_ncols=True)
 
 
-@click.group()
+@click.group(cls=SummaryGroup)
 def paper() -> None:
     """Paper books: one live paper portfolio per model, judged against its benchmark."""
 
@@ -91,7 +91,7 @@ def paper() -> None:
 @pass_app
 def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start: str, benchmark: str | None,
                fill: str | None, schedule: str | None, wait_for_schedule: bool, construction: str | None) -> None:
-    """Create paper book NAME running model --strategy from --start with --capital CNY.
+    """Create paper book NAME running model --strategy from --start with --capital (the universe's currency).
 
     The book keeps the construction it is created with (--construction, else [construction]
     client)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from app.cli import AppContext, pass_app
+from app.cli import AppContext, SummaryGroup, pass_app
 from app.cli.construction_opt import construction_option
 
 _LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
@@ -29,7 +29,7 @@ def _done(rendered) -> None:  # type: ignore[no-untyped-def]
                f"in {rendered.seconds:.1f} s")
 
 
-@click.group()
+@click.group(cls=SummaryGroup)
 def report() -> None:
     """Client reports (PDF or standalone HTML): monthly, backtest, paper review."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from app.cli import AppContext, ModelOption, pass_app
+from app.cli import AppContext, ModelOption, SummaryGroup, pass_app
 from app.cli.output import echo_json, format_table
 
 # -- formatting -----------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ _SCORE = click.option("--score", default="composite", show_default=True,
                       help="Which score: composite, weight, a factor name or rank_<factor>.")
 
 
-@click.group()
+@click.group(cls=SummaryGroup)
 def research() -> None:
     """Research studies of a model: IC, Fama-MacBeth, event study, robustness, attribution, sweep."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from app.cli import AppContext, pass_app
+from app.cli import AppContext, SummaryGroup, pass_app
 from app.cli.output import echo_json
 
 
-@click.group()
+@click.group(cls=SummaryGroup)
 def universe() -> None:
     """Universes of your own: check a universe file against the data."""
 
