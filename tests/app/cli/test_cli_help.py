@@ -49,3 +49,15 @@ def test_help_runs_fits_and_lists_whole_sentences(path: tuple[str, ...]) -> None
         assert not summary.endswith("..."), f"{name}: {summary}"
         first = " ".join(sub.help.split("\n\n")[0].split())
         assert first.startswith(summary.rstrip(".")), (name, summary, first)
+
+
+def test_the_cli_reference_in_docs_is_generated_from_the_commands() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "scripts" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", script)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    assert module.OUT.read_text(encoding="utf-8") == module.reference(), \
+        "docs/cli.md is out of date: run python scripts/cli_reference.py"
