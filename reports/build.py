@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dataclasses import replace
+
 from reports.render import Rendered, render_html, write_report
+
+
+def _written(context: dict[str, Any], template: str, lang: str, fmt: str, output: Path) -> Rendered:
+    """Render and write ``template``; the result carries the first page's warning."""
+    rendered = write_report(render_html(template, context, lang, fmt), output, fmt)  # type: ignore[arg-type]
+    warning = context.get("cover_warning")
+    return replace(rendered, warnings=(warning,) if warning else ())
 
 
 def monthly_report(store: Any, panel: Any, portfolio: str, month: str, output: Path, lang: str = "zh",
@@ -15,7 +24,7 @@ def monthly_report(store: Any, panel: Any, portfolio: str, month: str, output: P
     from reports.monthly import monthly_context
 
     context = monthly_context(store, panel, portfolio, month, lang, freshness)
-    return write_report(render_html("monthly.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]
+    return _written(context, "monthly.html", lang, fmt, output)
 
 
 def backtest_report(panel: Any, strategies: list[str], start: Any, end: Any, output: Path, lang: str = "zh",
@@ -27,7 +36,7 @@ def backtest_report(panel: Any, strategies: list[str], start: Any, end: Any, out
 
     context = backtest_context(panel, strategies, start, end, lang, level=level, cost_bps=cost_bps,
                                construction=construction)
-    return write_report(render_html("backtest.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]
+    return _written(context, "backtest.html", lang, fmt, output)
 
 
 def paper_report(store: Any, portfolio: str, output: Path, lang: str = "zh", fmt: str = "pdf") -> Rendered:
@@ -35,4 +44,4 @@ def paper_report(store: Any, portfolio: str, output: Path, lang: str = "zh", fmt
     from reports.paper_review import paper_context
 
     context = paper_context(store, portfolio, lang)
-    return write_report(render_html("paper.html", context, lang, fmt), output, fmt)  # type: ignore[arg-type]
+    return _written(context, "paper.html", lang, fmt, output)

@@ -39,7 +39,12 @@ class Rendered:
     format: str
     bytes: int
     pages: int | None
-    seconds: float
+    seconds: float  # writing the file (the caller times the whole report)
+    warnings: tuple[str, ...] = ()  # what the report's first page warns about (stale inputs, early end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "format": self.format, "pages": self.pages, "bytes": self.bytes,
+                "warnings": list(self.warnings)}
 
 
 def _is_missing(x: Any) -> bool:

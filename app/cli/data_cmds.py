@@ -21,11 +21,15 @@ def init_all_tables(app: AppContext) -> list[str]:
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable: database, created, widened.")
 @pass_app
-def init(app: AppContext) -> None:
+def init(app: AppContext, as_json: bool) -> None:
     """Create the database schema (idempotent): market data and the paper ledger."""
     created = init_all_tables(app)
     widened = app.store.widen_integer_columns()
+    if as_json:
+        echo_json({"database": app.display_db_url, "created": list(created), "widened": list(widened)})
+        return
     changes = ([f"created {', '.join(created)}"] if created else []) + (
         [f"widened {', '.join(widened)} to BIGINT"] if widened else [])
     click.echo(f"schema ready in {app.display_db_url} ({'; '.join(changes) or 'no change'})")
@@ -37,8 +41,9 @@ def data() -> None:
 
 
 @data.command("load-bundled")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable: database, seconds, rows per table.")
 @pass_app
-def load_bundled_cmd(app: AppContext) -> None:
+def load_bundled_cmd(app: AppContext, as_json: bool) -> None:
     """Load the embedded real dataset into the database."""
     from allocator.data.bundled import load_bundled
 
@@ -47,6 +52,10 @@ def load_bundled_cmd(app: AppContext) -> None:
     with _tables_progress() as progress:
         written = load_bundled(app.store, progress=progress)
     took = time.perf_counter() - start
+    if as_json:
+        echo_json({"database": app.display_db_url, "seconds": round(took, 3),
+                   "rows": {t: int(n) for t, n in written.items()}})
+        return
     click.echo(f"loaded the bundled dataset into {app.display_db_url} in {took:.1f} s:")
     click.echo(format_table(["table", "rows"], [[t, f"{n:,}"] for t, n in written.items()], "lr"))
 

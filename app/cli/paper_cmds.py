@@ -88,9 +88,12 @@ def paper() -> None:
 @click.option("--wait-for-schedule", is_flag=True,
               help="Stay in cash until the first scheduled trade date instead of investing on the start day.")
 @construction_option("client")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable: name, strategy, universe, level, start, capital, currency, benchmark, rules.")
 @pass_app
 def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start: str, benchmark: str | None,
-               fill: str | None, schedule: str | None, wait_for_schedule: bool, construction: str | None) -> None:
+               fill: str | None, schedule: str | None, wait_for_schedule: bool, construction: str | None,
+               as_json: bool) -> None:
     """Create paper book NAME running model --strategy from --start with --capital (the universe's currency).
 
     The book keeps the construction it is created with (--construction, else [construction]
@@ -133,6 +136,12 @@ def create_cmd(app: AppContext, name: str, strategy: str, capital: float, start:
                          initial_cash_fen=to_fen(capital), benchmark=bench, rules=rules,
                          model_params=registry.params_for(strategy))
     create_portfolio(store, spec)
+    if as_json:
+        echo_json({"name": name, "strategy": strategy, "universe": universe.name,
+                   "level": "index" if universe.index_level else "etf", "start": str(first.date()),
+                   "capital": capital, "currency": universe.currency, "benchmark": bench,
+                   "rules": rules.to_dict()})
+        return
     cur = universe.currency
     level = ("index level (no ETF map): holds the industry indices as notional units"
              if universe.index_level else "ETF level")

@@ -23,10 +23,28 @@ def _format(output: Path, fmt: str | None) -> str:
     return "html" if output.suffix.lower() in (".html", ".htm") else "pdf"
 
 
-def _done(rendered) -> None:  # type: ignore[no-untyped-def]
+_JSON = click.option("--json", "as_json", is_flag=True,
+                     help="Machine-readable summary: path, format, pages, bytes, seconds, warnings.")
+
+
+def _clock() -> float:
+    import time
+
+    return time.perf_counter()
+
+
+def _done(rendered, started: float, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Say what was written and how long the whole report took (data, model runs, charts, file)."""
+    from app.cli.output import echo_json
+
+    took = _clock() - started
+    if as_json:
+        echo_json({**rendered.to_dict(), "seconds": round(took, 3)})
+        return
     pages = f", {rendered.pages} pages" if rendered.pages else ""
-    click.echo(f"wrote {rendered.path} ({rendered.format}, {rendered.bytes / 1024:,.0f} KB{pages}) "
-               f"in {rendered.seconds:.1f} s")
+    for w in rendered.warnings:
+        click.echo(f"warning: {w}")
+    click.echo(f"wrote {rendered.path} ({rendered.format}, {rendered.bytes / 1024:,.0f} KB{pages}) in {took:.1f} s")
 
 
 @click.group(cls=SummaryGroup)
@@ -40,16 +58,19 @@ def report() -> None:
 @_OUT
 @_LANG
 @_FORMAT
+@_JSON
 @pass_app
-def monthly_cmd(app: AppContext, portfolio: str, month: str, output: Path, lang: str, fmt: str | None) -> None:
+def monthly_cmd(app: AppContext, portfolio: str, month: str, output: Path, lang: str, fmt: str | None,
+                as_json: bool) -> None:
     """The monthly client report of a paper book: recommendation, reasons, rotation map, record,
     trades, data coverage, risks."""
     from paper.ledger import load_portfolio
+    started = _clock()
     from reports.build import monthly_report
 
     universe = app.book_universe(load_portfolio(app.store, portfolio).rules)  # the book's own market
     _done(monthly_report(app.store, app.panel(stocks=True, universe=universe), portfolio, month, output, lang,
-                         _format(output, fmt), freshness=app.settings.freshness))
+                         _format(output, fmt), freshness=app.settings.freshness), started, as_json)
 
 
 @report.command("backtest")
@@ -62,13 +83,15 @@ def monthly_cmd(app: AppContext, portfolio: str, month: str, output: Path, lang:
 @_OUT
 @_LANG
 @_FORMAT
+@_JSON
 @pass_app
 def backtest_cmd(app: AppContext, strategies: str, start: str, end: str | None, level: str, cost_bps: float | None,
-                 construction: str | None, output: Path, lang: str, fmt: str | None) -> None:
+                 construction: str | None, output: Path, lang: str, fmt: str | None, as_json: bool) -> None:
     """Backtest report: metrics vs the benchmark, in/out of sample, years, NAV and drawdowns,
     monthly excess heatmap, turnover and costs, IC and attribution."""
     from app.cli import construction_opt
     from app.cli.dates import parse_date
+    started = _clock()
     from reports.build import backtest_report
     from strategies import registry
 
@@ -84,7 +107,7 @@ def backtest_cmd(app: AppContext, strategies: str, start: str, end: str | None, 
     e = parse_date(end, "--end") if end else panel.last_date
     bps = app.settings.costs.cost_bps if cost_bps is None else cost_bps
     _done(backtest_report(panel, names, s, e, output, lang, _format(output, fmt), level=level, cost_bps=bps,
-                          construction=built))
+                          construction=built), started, as_json)
 
 
 @report.command("paper")
@@ -92,10 +115,12 @@ def backtest_cmd(app: AppContext, strategies: str, start: str, end: str | None, 
 @_OUT
 @_LANG
 @_FORMAT
+@_JSON
 @pass_app
-def paper_cmd(app: AppContext, portfolio: str, output: Path, lang: str, fmt: str | None) -> None:
+def paper_cmd(app: AppContext, portfolio: str, output: Path, lang: str, fmt: str | None, as_json: bool) -> None:
     """Paper review: tracking over life and windows, NAV vs benchmark, active return path,
     holdings history, every rebalance."""
+    started = _clock()
     from reports.build import paper_report
 
-    _done(paper_report(app.store, portfolio, output, lang, _format(output, fmt)))
+    _done(paper_report(app.store, portfolio, output, lang, _format(output, fmt)), started, as_json)

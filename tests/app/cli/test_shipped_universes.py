@@ -8,19 +8,29 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from allocator.config import load_universe
 from allocator.store import Store
+from app.cli import _register, cli
 from tests.app.cli.test_cli_data import run_cli
-from tests.dbkit import new_bundled_db
+from tests.app.cli.test_cli_json import documented
 
 U = ["--universe", "cn_sw_l1_members"]
+_register()
 
 
 @pytest.fixture(scope="module")
 def members_db(db_backend) -> str:  # type: ignore[no-untyped-def]
-    """Its own copy: the test writes the rebuilt series and a paper book."""
-    return new_bundled_db(db_backend, "sw_members")
+    """Its own copy (the test writes the rebuilt series and a paper book), loaded by the command a
+    user runs; its JSON holds the documented keys."""
+    url = db_backend.new_url("sw_members")
+    result = CliRunner().invoke(cli, ["--db", url, "data", "load-bundled", "--json"])
+    assert result.exit_code == 0, result.output
+    loaded = json.loads(result.stdout)
+    assert set(documented()["data load-bundled"]) <= set(loaded)
+    assert loaded["rows"]["stock_bars"] > 100_000
+    return url
 
 
 def test_the_sw_industries_rebuilt_from_members_track_the_official_ones(members_db, capsys):  # type: ignore[no-untyped-def]
