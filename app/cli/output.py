@@ -24,8 +24,27 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def json_text(payload: Any) -> str:
+    """``payload`` as the JSON every ``--json`` prints (dates as ``YYYY-MM-DD``, NaN as null)."""
+    return json.dumps(_clean(payload), ensure_ascii=False, indent=2)
+
+
 def echo_json(payload: Any) -> None:
-    click.echo(json.dumps(_clean(payload), ensure_ascii=False, indent=2))
+    click.echo(json_text(payload))
+
+
+def elide(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns, ending in "…" when cut."""
+    if _width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = 2 if ord(ch) > 0x2E80 else 1
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
 
 
 def _width(text: str) -> int:

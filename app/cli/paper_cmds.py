@@ -387,10 +387,12 @@ def list_cmd(app: AppContext, as_json: bool) -> None:
                             rows, "lllrllrr"))
 
 
-def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, prefix: str = "demo-") -> list[str]:
+def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, prefix: str = "demo-",
+               echo: bool = True) -> list[str]:
     """Add a paper book per allocating model, replayed over the last ``months`` months of data
     (from the first trading day of the month ``months`` months before the last ETF date), and
-    print each tracking table. Books that exist already are replayed, not recreated."""
+    print each tracking table (unless not ``echo``). Books that exist already are replayed, not
+    recreated."""
     import pandas as pd
 
     import paper.models  # noqa: F401
@@ -433,6 +435,8 @@ def demo_books(app: AppContext, months: int = 12, capital: float = 1_000_000.0, 
             report = run_portfolio(store, panel, name, last, runner=runner, progress=show)
         finally:
             bar.close()
+        if not echo:
+            continue
         click.echo(f"\n{name}: model {model}, {capital:,.0f} CNY from {start.date()} to "
                    f"{report.up_to_date.date() if report.up_to_date is not None else '-'} "
                    f"({report.rebalances} rebalance(s) this run), benchmark {bench}, "
