@@ -33,8 +33,7 @@ def render_recommendation(rec, names: dict[str, str], currency: str = "CNY", lot
              for o in d["orders"]]
     lines.append(format_table(["side", "etf", "shares", "price", "value", "cost"], orows, "llrrrr") if orows
                  else "no orders")
-    for s in d["skipped"]:
-        lines.append(f"skipped {s['side']} {s['code']}: {s['reason']}")
+    lines += skipped_lines(d["skipped"])
     for t in d["targets"]:
         if t["treatment"] in ("redistributed", "cash", "proxy"):
             lines.append(f"{t['industry']} ({t['industry_name']}): {t['reason']}")
@@ -42,6 +41,25 @@ def render_recommendation(rec, names: dict[str, str], currency: str = "CNY", lot
     if rec.indicative:
         lines.append(rec.freshness.banner())
     return "\n".join(lines)
+
+
+def skipped_lines(skipped: list[dict]) -> list[str]:  # type: ignore[type-arg]
+    """The orders not placed: the routine ones (lots trimmed because the cash ran short after
+    costs and the buffer) in one line with a count, each other one on its own line."""
+    import re
+
+    short, out = [], []
+    for s in skipped:
+        m = re.match(r"cash short: (\d+) of \d+ lots not bought", s["reason"])
+        if m and s["side"] == "buy":
+            short.append((s["code"], int(m.group(1))))
+        else:
+            out.append(f"skipped {s['side']} {s['code']}: {s['reason']}")
+    if short:
+        each = ", ".join(f"{c} {n}" for c, n in short[:6]) + (f", {len(short) - 6} more" if len(short) > 6 else "")
+        out.insert(0, f"cash short after costs and the buffer: {sum(n for _, n in short)} lot(s) fewer than the "
+                      f"targets across {len(short)} ETF(s) ({each})")
+    return out
 
 
 @click.command()
