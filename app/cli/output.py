@@ -52,10 +52,24 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
+def terminal_width(default: int = 160) -> int:
+    """The terminal's width (``COLUMNS`` when set; ``default`` when output is not a terminal)."""
+    import shutil
+
+    return shutil.get_terminal_size((default, 24)).columns
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None,
+                 max_width: int | None = None) -> str:
+    """A plain-text table; with ``max_width`` the last column's cells are elided ("…") so that
+    every line fits (the other columns keep their width)."""
     body = [["" if v is None else str(v) for v in r] for r in rows]
     cols = len(headers)
     widths = [max([_width(headers[i])] + [_width(r[i]) for r in body]) for i in range(cols)]
+    if max_width is not None and cols and sum(widths) + 2 * (cols - 1) > max_width:
+        room = max(max_width - (sum(widths[:-1]) + 2 * (cols - 1)), _width(headers[-1]), 12)
+        body = [[*r[:-1], elide(r[-1], room)] for r in body]
+        widths[-1] = max([_width(headers[-1])] + [_width(r[-1]) for r in body])
     align = align or "l" * cols
 
     def fmt(cells: Sequence[str]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from app.cli import AppContext, ModelOption, pass_app
-from app.cli.output import echo_json, format_table, freshness_lines
+from app.cli.output import echo_json, format_table, freshness_lines, terminal_width
 
 
 def _fmt(value: Any) -> str:
@@ -19,30 +19,55 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render_result(result, lang: str = "en", max_factors: int = 6) -> str:  # type: ignore[no-untyped-def]
-    """The ranked table of a StrategyResult: industry, factors, composite, weight, reason."""
+def render_result(result, lang: str = "en", max_factors: int = 6,  # type: ignore[no-untyped-def]
+                  max_width: int | None = None) -> str:
+    """The ranked table of a StrategyResult: industry, factors, labels, composite, weight, reason.
+
+    With ``max_width`` the table fits: label, then factor columns are left out from the right
+    (said under the table) while the reason keeps at least 40 columns, then reasons are elided."""
     factor_keys: list[str] = []
     for ind in result.industries:
         for k in ind.factors:
             if k not in factor_keys:
                 factor_keys.append(k)
-    shown = factor_keys[:max_factors]
     label_keys = sorted({k for ind in result.industries for k in ind.labels})
-    headers = ["#", "code", "industry", *shown, *label_keys, "composite", "weight", "reason"]
-    rows = []
-    for n, ind in enumerate(result.industries, 1):
-        name = ind.name if lang == "zh" else ind.name_en
-        rows.append([n, ind.code, name, *[_fmt(ind.factors.get(k)) for k in shown],
-                     *[ind.labels.get(k, "") for k in label_keys], _fmt(ind.composite),
-                     f"{ind.weight:.1%}" if ind.weight else "", ind.reason(lang)])
-    align = "rll" + "r" * len(shown) + "l" * len(label_keys) + "rrl"
-    lines = [f"{result.strategy} as of {result.asof.date()}", format_table(headers, rows, align)]
+    shown, labels = factor_keys[:max_factors], list(label_keys)
+
+    def table(shown: list[str], labels: list[str]) -> str:
+        headers = ["#", "code", "industry", *shown, *labels, "composite", "weight", "reason"]
+        rows = []
+        for n, ind in enumerate(result.industries, 1):
+            name = ind.name if lang == "zh" else ind.name_en
+            rows.append([n, ind.code, name, *[_fmt(ind.factors.get(k)) for k in shown],
+                         *[ind.labels.get(k, "") for k in labels], _fmt(ind.composite),
+                         f"{ind.weight:.1%}" if ind.weight else "", ind.reason(lang)])
+        align = "rll" + "r" * len(shown) + "l" * len(labels) + "rrl"
+        return format_table(headers, rows, align, max_width)
+
+    text = table(shown, labels)
+    if max_width is not None:
+        def fits(t: str) -> bool:
+            header = t.split("\n", 1)[0]
+            return len(header) - len("reason") <= max_width - 40
+
+        while not fits(text) and (labels or shown):
+            labels, shown = (labels[:-1], shown) if labels else (labels, shown[:-1])
+            text = table(shown, labels)
+    lines = [f"{result.strategy} as of {result.asof.date()}", text]
+    hidden = len(factor_keys) - len(shown) + len(label_keys) - len(labels)
+    if hidden:
+        lines.append(f"({hidden} more column(s): --wide, or --json)")
     held = ", ".join(f"{c} {w:.1%}" for c, w in result.weights.items())
     lines.append(f"\nweights: {held or 'none'}" + (f"; cash {result.cash_weight:.1%}" if result.cash_weight > 1e-9 else ""))
     for m in result.missing_inputs:
         codes = ", ".join(m.codes[:8]) + (" ..." if len(m.codes) > 8 else "")
         lines.append(f"missing {m.input} ({codes or 'all'}): {m.treatment}")
     lines += [f"note: {n}" for n in result.notes]
+    if max_width is not None:
+        import textwrap
+
+        lines = lines[:2] + [textwrap.fill(ln, max_width, subsequent_indent="  ") if len(ln) > max_width else ln
+                             for ln in lines[2:]]
     return "\n".join(lines)
 
 
@@ -91,10 +116,11 @@ def resolve_asof(panel, asof: str, option: str = "--asof"):  # type: ignore[no-u
               help="Models with yearly leaders (rs_mainline): the industries that crossed RS > 0.90 by "
                    "end-April of YEAR.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--wide", is_flag=True, help="Every factor column and whole reasons (default: fit the terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def signals(app: AppContext, name: str, asof: str | None, leaders_year: int | None, lang: str,
-            as_json: bool) -> None:
+            wide: bool, as_json: bool) -> None:
     """Per-industry factors, ranks, reasons and the industry weights of a model."""
     from strategies import registry
 
@@ -116,7 +142,9 @@ def signals(app: AppContext, name: str, asof: str | None, leaders_year: int | No
     if as_json:
         echo_json({**result.to_dict(lang), "freshness": fresh.to_dict()})
     else:
-        click.echo("\n".join([*freshness_lines(fresh), render_result(result, lang)]))
+        table = (render_result(result, lang, max_factors=1000) if wide
+                 else render_result(result, lang, max_factors=4, max_width=terminal_width()))
+        click.echo("\n".join([*freshness_lines(fresh), table]))
 
 
 def model_freshness(app: AppContext, panel, name: str, t):  # type: ignore[no-untyped-def]
