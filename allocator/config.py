@@ -380,13 +380,16 @@ def _load_universe(path: Path, mtime: float) -> Universe:
 
 
 def universe_reference(universe: Universe) -> str:
-    """How a book records its universe: ``""`` for the shipped SW L1 (so books made before
-    universes existed and those made since read alike), a shipped universe's name, else the
-    absolute path of its file."""
+    """How a book records its universe: a shipped universe's name, else the absolute path of
+    its file."""
     path = Path(universe.path)
-    if path.parent == BUILTIN_UNIVERSES.resolve():
-        return "" if path.stem == "cn_sw_l1" else path.stem
-    return str(path)
+    return path.stem if path.parent == BUILTIN_UNIVERSES.resolve() else str(path)
+
+
+def book_universe(reference: str, settings: Settings) -> Universe:
+    """The universe a paper book runs in: the one it recorded, or -- a book made before books
+    recorded one (``""``) -- the configured default it has always run on."""
+    return load_universe(reference or settings.universe.default)
 
 
 def load_universe(name: str | Path = "cn_sw_l1") -> Universe:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from allocator.calendar import A_SHARE, TradingCalendar, universe_calendar
+from allocator.calendar import A_SHARE, TradingCalendar, stored_calendar, universe_calendar
 from allocator.classification import members_on, universe_history
 from allocator.config import Universe
 from allocator.errors import NoDataError
@@ -349,6 +349,12 @@ def load_panel(store, universe: Universe, *, stocks: bool = False,  # type: igno
         fundamentals = store.read_table("fundamentals")
         classification = store.read_table("classification")
         index_weights = store.read_table("index_weights")
+        # Another market's series in a shared database (imported on its own calendar) are not
+        # this panel's: a series with a bar off the A-share calendar is left out whole (an
+        # A-share import never writes such a bar).
+        days = stored_calendar(store).days
+        bars = _on_calendar(bars, days)
+        stock_bars = _on_calendar(stock_bars, days) if stock_bars is not None else None
     else:
         if etf_codes is None:
             from allocator.etf_map import etf_map_for
@@ -382,6 +388,16 @@ def load_panel(store, universe: Universe, *, stocks: bool = False,  # type: igno
         stock_bars=stock_bars,
         memberships=memberships,
     )
+
+
+def _on_calendar(frame: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """``frame`` without the codes that have a row on a day outside ``days``."""
+    if frame.empty or not len(days):
+        return frame
+    off = ~pd.to_datetime(frame["date"]).isin(days).to_numpy()
+    if not off.any():
+        return frame
+    return frame[~frame["code"].isin(frame.loc[off, "code"].unique())]
 
 
 def panel_fingerprint(panel: MarketPanel) -> str:

@@ -118,7 +118,7 @@ def _update_and_step(store: Any, settings: Any, day: Any, trading: bool, update_
 
 
 def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[str, Any]) -> None:  # type: ignore[type-arg]
-    from allocator.config import load_universe
+    from allocator.config import book_universe
     from allocator.panel import load_panel
     from allocator.store.urls import redact_text
     from paper.engine import ModelRunner, behind_the_data, price_ends, run_portfolio
@@ -129,10 +129,10 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
     for ref in dict.fromkeys(b.rules.universe for b in books):
         strategies = [b.strategy for b in books if b.rules.universe == ref]
         try:
-            universe = load_universe(ref or "cn_sw_l1")
+            universe = book_universe(ref, settings)
             panel = load_panel(store, universe, stocks=registry.needs(strategies, "stocks"))
         except Exception as exc:  # noqa: BLE001 - a universe that does not load must not stop the others
-            log.error("universe %s: cannot load: %s", ref or "cn_sw_l1", redact_text(str(exc)))
+            log.error("universe %s: cannot load: %s", ref or settings.universe.default, redact_text(str(exc)))
             continue
         runners[ref] = ModelRunner(panel, freshness=settings.freshness)
     for book in books:

@@ -114,7 +114,9 @@ class BookRules:
     day), so a book started mid-month is invested at once rather than a month later.
     ``construction``: how the model's weights become the book (:mod:`allocator.construction`;
     books created before it existed hold the model's own book, ``active``). ``universe``: the
-    market the book runs in (:func:`allocator.config.universe_reference`; ``""``: SW L1).
+    market the book runs in (:func:`allocator.config.universe_reference`; ``""``: a book made
+    before books recorded it, which runs on the configured default, see
+    :func:`allocator.config.book_universe`).
     """
 
     cost_bps: float = 23.0

@@ -39,9 +39,10 @@ def backtest_report(panel: Any, strategies: list[str], start: Any, end: Any, out
     return _written(context, "backtest.html", lang, fmt, output)
 
 
-def paper_report(store: Any, portfolio: str, output: Path, lang: str = "zh", fmt: str = "pdf") -> Rendered:
-    """Write the paper review of ``portfolio``."""
+def paper_report(store: Any, portfolio: str, output: Path, lang: str = "zh", fmt: str = "pdf",
+                 universe: Any | None = None) -> Rendered:
+    """Write the paper review of ``portfolio`` (``universe``: the book's, default as it recorded)."""
     from reports.paper_review import paper_context
 
-    context = paper_context(store, portfolio, lang)
+    context = paper_context(store, portfolio, lang, universe)
     return _written(context, "paper.html", lang, fmt, output)

@@ -10,7 +10,7 @@ from reports.i18n import benchmark_name, market_words, model_label, translate
 from reports.render import ReportError, pct, sign_class
 
 
-def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
+def paper_context(store: Any, name: str, lang: str, universe: Any | None = None) -> dict[str, Any]:
     """Everything ``paper.html`` shows for book ``name``."""
     from paper.check import check_portfolio
     from paper import queries
@@ -18,10 +18,11 @@ def paper_context(store: Any, name: str, lang: str) -> dict[str, Any]:
     from paper.tracking import nav_and_benchmark
     from reports import charts
 
-    from allocator.config import load_universe
+    from allocator.config import book_universe, load_settings
 
     spec = load_portfolio(store, name)
-    universe = load_universe(spec.rules.universe or "cn_sw_l1")  # the book's own market
+    if universe is None:  # the book's own market
+        universe = book_universe(spec.rules.universe, load_settings())
     market = market_words(universe, lang, spec.rules.lot_size)
     nav, bench = nav_and_benchmark(store, name)
     if len(nav) < 2:

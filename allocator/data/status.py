@@ -83,9 +83,19 @@ def series_status(store: Store, stale_after_days: int, calendar: TradingCalendar
     return out, calendar
 
 
-def _fundamentals_by_year(store: Store) -> pd.DataFrame:
+def _members_of(scheme: str):  # type: ignore[no-untyped-def]
+    """The stock codes of a universe's own classification ``scheme`` (a subquery)."""
+    from sqlalchemy import select
+
+    from allocator.store.models import SectorMembership as M
+
+    return select(M.code).where(M.scheme == scheme)
+
+
+def _fundamentals_by_year(store: Store, scheme: str | None = None) -> pd.DataFrame:
     """Per report year: stocks, rows and field coverage (one portable query: SQLAlchemy compiles
-    ``extract`` to strftime on SQLite and EXTRACT on PostgreSQL)."""
+    ``extract`` to strftime on SQLite and EXTRACT on PostgreSQL); ``scheme``: only the stocks
+    of that classification."""
     from sqlalchemy import case, extract, func, select
 
     from allocator.store.models import Fundamental as F
@@ -104,6 +114,8 @@ def _fundamentals_by_year(store: Store) -> pd.DataFrame:
                    func.sum(case((F.ann_date_source == "statutory", 1), else_=0)).label("statutory_dates"),
                    func.count().label("rows"))
             .group_by(year).order_by(year))
+    if scheme is not None:
+        stmt = stmt.where(F.code.in_(_members_of(scheme)))
     with store.engine.connect() as conn:
         result = conn.execute(stmt)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -114,8 +126,8 @@ def _fundamentals_by_year(store: Store) -> pd.DataFrame:
     return frame
 
 
-def fundamentals_status(store: Store) -> dict:
-    frame = _fundamentals_by_year(store)
+def fundamentals_status(store: Store, scheme: str | None = None) -> dict:
+    frame = _fundamentals_by_year(store, scheme)
     if frame.empty:
         return {"rows": 0, "by_year": [], "gaps": ["no fundamentals stored"]}
     gaps = []
@@ -128,8 +140,11 @@ def fundamentals_status(store: Store) -> dict:
 
     from allocator.store.models import Fundamental as F
 
+    newest_q = select(func.max(F.period_end))
+    if scheme is not None:
+        newest_q = newest_q.where(F.code.in_(_members_of(scheme)))
     with store.engine.connect() as conn:
-        newest = conn.execute(select(func.max(F.period_end))).scalar()
+        newest = conn.execute(newest_q).scalar()
     return {
         "rows": int(frame["rows"].sum()),
         "newest_quarter": _day(newest),
@@ -139,13 +154,20 @@ def fundamentals_status(store: Store) -> dict:
     }
 
 
-def table_ranges(store: Store) -> dict:
+def table_ranges(store: Store, scheme: str | None = None) -> dict:
+    """Range and rows of the tables besides the bars (``scheme``: stocks and memberships of that
+    classification only, a universe of its own in a shared database)."""
     out = {}
+    members, params = "", None
+    if scheme is not None:
+        members, params = " WHERE code IN (SELECT code FROM sector_membership WHERE scheme = :s)", {"s": scheme}
     for table, col in (("stock_bar", "date"), ("index_weight", "date"), ("classification", "start_date"),
                        ("sector_membership", "start_date"), ("trading_day", "date")):
-        r = store.read(f"SELECT MIN({col}) AS first, MAX({col}) AS last, COUNT(*) AS rows FROM {table}")
+        where = members if table in ("stock_bar", "sector_membership") else ""
+        r = store.read(f"SELECT MIN({col}) AS first, MAX({col}) AS last, COUNT(*) AS rows FROM {table}{where}",
+                       params if where else None)
         out[table] = {"first": r["first"].iloc[0], "last": r["last"].iloc[0], "rows": int(r["rows"].iloc[0])}
-    n = store.read("SELECT COUNT(DISTINCT code) AS n FROM stock_bar")
+    n = store.read(f"SELECT COUNT(DISTINCT code) AS n FROM stock_bar{members}", params)
     out["stock_bar"]["stocks"] = int(n["n"].iloc[0])
     return out
 
@@ -262,8 +284,12 @@ def data_status(store: Store, stale_after_days: int = 5, today: pd.Timestamp | N
                 by_gap.setdefault((s.kind, g), []).append(s.code)
     known_gaps = [f"{kind} {codes[0]}: {gap}" if len(codes) == 1 else f"{len(codes)} {kind} series: {gap}"
                   for (kind, gap), codes in sorted(by_gap.items())]
-    tables = table_ranges(store)
-    fundamentals = fundamentals_status(store)
+    spec = universe.classification
+    scheme = None  # A-share: the whole store; another market: the stocks of its own classification
+    if universe.calendar != A_SHARE:
+        scheme = spec.scheme if spec is not None and spec.kind == "members" else universe.name
+    tables = table_ranges(store, scheme)
+    fundamentals = fundamentals_status(store, scheme)
     fresh = store_freshness(series, calendar, tables, fundamentals.get("newest_quarter"), today, universe,
                             freshness or FreshnessSettings(), etf_map)
     return {

@@ -82,9 +82,9 @@ class AppContext:
 
     def book_universe(self, rules) -> Universe:  # type: ignore[no-untyped-def]
         """The universe a paper book runs in (its :class:`~paper.ledger.BookRules` remember it)."""
-        from allocator.config import load_universe
+        from allocator.config import book_universe
 
-        return load_universe(rules.universe or "cn_sw_l1")
+        return book_universe(rules.universe, self._file_settings)
 
     @property
     def universe(self) -> Universe:

@@ -123,4 +123,7 @@ def paper_cmd(app: AppContext, portfolio: str, output: Path, lang: str, fmt: str
     started = _clock()
     from reports.build import paper_report
 
-    _done(paper_report(app.store, portfolio, output, lang, _format(output, fmt)), started, as_json)
+    from paper.ledger import load_portfolio
+
+    universe = app.book_universe(load_portfolio(app.store, portfolio).rules)
+    _done(paper_report(app.store, portfolio, output, lang, _format(output, fmt), universe), started, as_json)

@@ -66,3 +66,48 @@ def test_the_sw_industries_rebuilt_from_members_track_the_official_ones(members_
     held = {h["code"] for h in json.loads(out)["holdings"]}
     assert held and held <= {*(i.index_code for i in load_universe("cn_sw_l1_members").industries), "000300.SH"}
     assert pd.Timestamp(json.loads(out)["date"]) == pd.Timestamp("2025-06-30")
+
+
+def test_markets_share_one_database_without_meeting(members_db, capsys, tmp_path):  # type: ignore[no-untyped-def]
+    """A foreign market imported into the A-share database: every A-share command still runs on
+    the A-share series only, each book runs on its own universe, and the scheduler steps both."""
+    from allocator.config import load_settings
+    from app.scheduler import _step_books
+    from paper.ledger import BookRules, PortfolioSpec, create_portfolio, list_portfolios, to_fen
+    from tests.foreign_market import write_foreign_market
+
+    fm = write_foreign_market(tmp_path / "hk")
+    hk = ["--db", members_db, "--universe", str(fm.root)]
+    for path, kind in ((fm.benchmark, "benchmark"), (fm.stocks, "stock"), (fm.members, "classification")):
+        assert run_cli([*hk, "data", "import", str(path), "--kind", kind], capsys)[0] == 0
+    assert run_cli([*hk, "sector-index", "--store"], capsys)[0] == 0
+    assert run_cli(["--db", members_db, "init"], capsys)[0] == 0
+
+    # A-share commands: the Hong Kong series (bars on HK-only sessions) are not theirs.
+    code, out, err = run_cli(["--db", members_db, "signals", "--strategy", "rs_mainline", "--json"], capsys)
+    assert code == 0, err
+    assert all(c.endswith(".SI") for c in json.loads(out)["weights"])
+    status = json.loads(run_cli([*hk, "data", "status", "--json"], capsys)[1])
+    assert status["tables"]["stock_bar"]["stocks"] == fm.member_frame["code"].nunique()  # its stocks only
+    assert status["fundamentals"]["rows"] == 0
+
+    # Books of both markets, and one made before books recorded their universe.
+    store = Store(members_db)
+    for name, strategy, ref, bench in (("sw", "rs_mainline", "cn_sw_l1", "H00300.CSI"),
+                                       ("old", "rs_mainline", "", "H00300.CSI")):
+        create_portfolio(store, PortfolioSpec(name=name, strategy=strategy, start_date=pd.Timestamp("2025-04-01"),
+                                              initial_cash_fen=to_fen(1e6), benchmark=bench,
+                                              rules=BookRules(universe=ref)))
+    assert run_cli([*hk, "paper", "create", "hk", "--strategy", "rs_mainline", "--capital", "1000000",
+                    "--start", "2024-10-02"], capsys)[0] == 0
+    books = list_portfolios(store)
+    assert {b.name: b.rules.universe for b in books}["hk"] == str((fm.root / "universe.toml").resolve())
+    summary: dict = {"books": []}
+    _step_books(store, load_settings(), books, pd.Timestamp("2025-06-30"), summary)
+    stepped = {b["name"]: b for b in summary["books"]}
+    assert all("error" not in b for b in stepped.values()), stepped
+    assert all(stepped[n]["stepped"] > 0 for n in ("sw", "old", "hk"))
+    hk_last = json.loads(run_cli(["--db", members_db, "paper", "status", "hk", "--json"], capsys)[1])
+    assert pd.Timestamp(hk_last["date"]) == pd.Timestamp("2024-12-31")  # the HK data end there
+    old = json.loads(run_cli(["--db", members_db, "paper", "status", "old", "--json"], capsys)[1])
+    assert all(h["code"].endswith((".SH", ".SZ")) for h in old["holdings"])  # the default universe: SW ETFs
