@@ -175,7 +175,8 @@ def demo(app: AppContext, out_dir: Path, capital: float, as_json: bool) -> None:
         import textwrap
 
         for line in text.split("\n"):
-            click.echo(textwrap.fill(line, WIDTH, subsequent_indent="  ") if len(line) > WIDTH else line)
+            click.echo(textwrap.fill(line, WIDTH, subsequent_indent="  ", break_long_words=False,
+                                     break_on_hyphens=False) if len(line) > WIDTH else line)
     summary: dict = {"database": app.display_db_url}  # type: ignore[type-arg]
 
     def section(title: str) -> None:
