@@ -105,6 +105,11 @@ def etf_map_for(universe: Universe) -> EtfMap:
     return load_etf_map(universe.etf_map) if universe.etf_map else index_level_map(universe)
 
 
+def map_etf_codes(universe: Universe) -> list[str]:
+    """The ETFs of the universe's map (none at index level): what its panel loads besides its indices."""
+    return etf_map_for(universe).etf_codes if universe.etf_map else []
+
+
 def core_instrument(universe: Universe, etf_map: EtfMap, construction_core_etf: str) -> str:
     """What a core-satellite book's core holds: the benchmark price index at index level, the
     construction's own ``core_etf`` when it names one, else the universe's ``core_etf``."""

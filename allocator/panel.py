@@ -356,11 +356,7 @@ def load_panel(store, universe: Universe, *, stocks: bool = False,  # type: igno
         bars = _on_calendar(bars, days)
         stock_bars = _on_calendar(stock_bars, days) if stock_bars is not None else None
     else:
-        if etf_codes is None:
-            from allocator.etf_map import etf_map_for
-
-            etf_codes = etf_map_for(universe).etf_codes if universe.etf_map else []
-        codes = universe_instruments(universe, etf_codes)
+        codes = universe_instruments(universe, etf_codes or [])
         where, params = _in("code", codes, "c")
         bars = store.read_table("bars", f"WHERE {where}", params)
         instruments = store.read_table("instruments", f"WHERE {where}", params)

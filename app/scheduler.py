@@ -130,7 +130,10 @@ def _step_books(store: Any, settings: Any, books: list, day: Any, summary: dict[
         strategies = [b.strategy for b in books if b.rules.universe == ref]
         try:
             universe = book_universe(ref, settings)
-            panel = load_panel(store, universe, stocks=registry.needs(strategies, "stocks"))
+            from allocator.etf_map import map_etf_codes
+
+            panel = load_panel(store, universe, stocks=registry.needs(strategies, "stocks"),
+                               etf_codes=map_etf_codes(universe))
         except Exception as exc:  # noqa: BLE001 - a universe that does not load must not stop the others
             log.error("universe %s: cannot load: %s", ref or settings.universe.default, redact_text(str(exc)))
             continue

@@ -71,7 +71,9 @@ class AppContext:
         if key not in self._cache:
             from allocator.panel import load_panel
 
-            self._cache[key] = load_panel(self.store, u, stocks=stocks)
+            from allocator.etf_map import map_etf_codes
+
+            self._cache[key] = load_panel(self.store, u, stocks=stocks, etf_codes=map_etf_codes(u))
         return self._cache[key]
 
     def panel_for(self, models, universe: Universe | None = None):  # type: ignore[no-untyped-def]
